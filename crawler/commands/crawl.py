@@ -1,0 +1,27 @@
+"""``scrapy crawl`` with an exit status that says whether anything failed.
+
+0: every page archived; 1: some pages failed (each is stored with its reason);
+2: the run itself failed (database unusable, bad arguments, crawl aborted).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
+
+
+class Command(ScrapyCrawlCommand):
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) != 1:
+            raise UsageError("give exactly one spider: scrapy crawl replay -a path=PATH")
+        assert self.crawler_process
+        crawler = self._create_crawler(args[0])
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        if self.crawler_process.bootstrap_failed or stats.get("archive/status") in (None, "aborted"):
+            self.exitcode = 2
+        elif stats.get("archive/failed"):
+            self.exitcode = 1

@@ -1,0 +1,48 @@
+"""Crawl-wide components that are neither spiders nor pipelines."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+OUTCOMES = ("new", "updated", "unchanged", "duplicate", "not-article", "not-modified")
+
+
+def format_summary(spider: str, stats: Mapping[str, Any]) -> str:
+    """A few lines a person reads after a run: what was archived, what failed and why."""
+    prefix = "archive/failed/"
+    failures = {k[len(prefix):]: v for k, v in stats.items() if k.startswith(prefix)}
+    outcomes = ", ".join(f"{stats.get(f'archive/outcome/{o}', 0)} {o}" for o in OUTCOMES)
+    lines = [
+        f"{spider}: run {stats.get('archive/crawl_run_id', '?')} into "
+        f"{stats.get('archive/database', '?')} ({stats.get('archive/status', 'not stored')})",
+        f"  pages:    {stats.get('archive/pages', 0)}",
+        f"  articles: {outcomes}",
+        f"  failures: {stats.get('archive/failed', 0)}",
+    ]
+    lines += [f"    {reason}: {count}" for reason, count in sorted(failures.items())]
+    if failures:
+        lines.append("  (each failure is in the captures table with its reason: "
+                     "SELECT url, error, error_detail FROM captures WHERE outcome = 'failed')")
+    return "\n".join(lines)
+
+
+class RunSummary:
+    """Prints the run's summary to stdout once the run is recorded (engine stopped)."""
+
+    def __init__(self, crawler: Crawler, out: TextIO = sys.stdout) -> None:
+        self.crawler = crawler
+        self.out = out
+        crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunSummary:
+        return cls(crawler)
+
+    def engine_stopped(self) -> None:
+        assert self.crawler.stats is not None and self.crawler.spider is not None
+        print(format_summary(self.crawler.spider.name, self.crawler.stats.get_stats()), file=self.out)

@@ -1,0 +1,168 @@
+"""Replay pages saved on disk through the same pipelines as a live crawl, offline.
+
+``scrapy crawl replay -a path=PATH`` reads a file or a folder (recursively): plain-text
+page dumps (``.txt``), saved HTML (``.html``, ``.htm``, ``.html.gz``). A ``manifest.jsonl``
+in a folder names each file's real page (``{"file": ..., "url": ..., "fetched_at": ...}``);
+a file without an entry gets its ``file://`` URL. Every file that cannot be read becomes
+a failed page with its reason, so nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+from crawler.items import Page
+
+MANIFEST = "manifest.jsonl"
+CONTENT_TYPES = {
+    ".txt": "text/plain; charset=utf-8",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".html.gz": "text/html",
+}
+
+
+def page_suffix(path: Path) -> str | None:
+    """The replayable kind of a file from its name, or None for other files."""
+    name = path.name.lower()
+    return next((s for s in sorted(CONTENT_TYPES, key=len, reverse=True) if name.endswith(s)), None)
+
+
+@dataclass
+class ManifestEntry:
+    url: str
+    fetched_at: datetime | None
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An ISO 8601 time; a naive one is taken as UTC."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class ReplaySpider(scrapy.Spider):
+    name = "replay"
+    custom_settings = {"ROBOTSTXT_OBEY": False}
+
+    def __init__(self, path: str | None = None, source: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if not path:
+            raise ValueError("replay needs a file or folder: scrapy crawl replay -a path=PATH")
+        self.root = Path(path).expanduser().resolve()
+        if not self.root.exists():
+            raise ValueError(f"replay path {self.root} does not exist")
+        self.source_name = source
+        self.run_arguments = {"path": str(self.root), "source": source}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ReplaySpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        # Items from start() bypass Scrapy's download backpressure: bound them here.
+        spider.in_flight = asyncio.Semaphore(crawler.settings.getint("REPLAY_MAX_PENDING", 64))
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(spider._item_done, signal=signal)
+        return spider
+
+    def _item_done(self) -> None:
+        self.in_flight.release()
+
+    async def start(self) -> AsyncIterator[Page]:
+        for page in self.pages():
+            await self.in_flight.acquire()
+            if page.error is None:
+                await asyncio.to_thread(self.read, page)
+            yield page
+
+    def pages(self) -> Iterator[Page]:
+        """Every page to replay, body not read yet; manifest problems as failed pages."""
+        folders = [self.root] if self.root.is_dir() else [self.root.parent]
+        files = sorted(self.root.rglob("*")) if self.root.is_dir() else [self.root]
+        if self.root.is_dir():
+            folders += sorted(p for p in self.root.rglob("*") if p.is_dir())
+        manifest: dict[Path, ManifestEntry] = {}
+        for folder in folders:
+            yield from self.read_manifest(folder / MANIFEST, manifest)
+        for path in files:
+            if path.is_file() and page_suffix(path):
+                yield self.page_for(path, manifest.pop(path, None))
+        for path, entry in manifest.items():
+            yield self.new_page(entry.url, path, entry.fetched_at).fail(
+                "missing-file", f"{MANIFEST} names {path}, which does not exist or is not a page"
+            )
+
+    def read_manifest(self, path: Path, into: dict[Path, ManifestEntry]) -> Iterator[Page]:
+        if not path.is_file():
+            return
+        for number, line in enumerate(path.read_text("utf-8", "replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                record = json.loads(line)
+                target = (path.parent / record["file"]).resolve()
+                fetched_at = record.get("fetched_at")
+                into[target] = ManifestEntry(
+                    str(record["url"]), parse_timestamp(fetched_at) if fetched_at else None
+                )
+            except (ValueError, TypeError, KeyError) as exc:
+                yield self.new_page(f"{path.as_uri()}#line={number}", path, None).fail(
+                    "bad-manifest-line",
+                    f"{where} is not a JSON object with 'file' and 'url' ({exc}); fix the line",
+                )
+
+    def page_for(self, path: Path, entry: ManifestEntry | None) -> Page:
+        url = entry.url if entry else path.as_uri()
+        fetched_at = entry.fetched_at if entry else None
+        if fetched_at is None:
+            fetched_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        page = self.new_page(url, path, fetched_at)
+        page.headers["content-type"] = CONTENT_TYPES[page_suffix(path) or ".html"]
+        return page
+
+    def new_page(self, url: str, path: Path, fetched_at: datetime | None) -> Page:
+        return Page(
+            url=url,
+            fetched_at=fetched_at or datetime.now(UTC),
+            local_path=str(path),
+            source=self.source_name or self.default_source(url),
+        )
+
+    def default_source(self, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme == "file":
+            return (self.root if self.root.is_dir() else self.root.parent).name
+        return (parts.hostname or "unknown").removeprefix("www.")
+
+    def read(self, page: Page) -> None:
+        """Fill the page body from its file (in a thread), or mark why it cannot be read."""
+        path = Path(page.local_path or "")
+        try:
+            size = path.stat().st_size
+            if size > self.max_size:
+                page.fail("too-large", f"{path} is {size} bytes, over DOWNLOAD_MAXSIZE {self.max_size}")
+                return
+            if path.name.lower().endswith(".gz"):
+                with gzip.open(path) as stream:
+                    body = stream.read(self.max_size + 1)
+                if len(body) > self.max_size:
+                    page.fail("too-large", f"{path} unpacks to over DOWNLOAD_MAXSIZE {self.max_size}")
+                    return
+            else:
+                body = path.read_bytes()
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            page.fail("unreadable-file", f"cannot read {path}: {exc}")
+            return
+        page.body = body

@@ -1,0 +1,47 @@
+"""Alembic environment: the archive's metadata, batch mode for SQLite."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from pipelines.database import create_archive_engine, database_url
+from pipelines.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Leave out full-text search shadow tables, which no model describes."""
+    return not (type_ == "table" and name is not None and name.startswith("articles_fts"))
+
+
+def run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        include_name=include_name,
+        compare_type=True,
+        user_module_prefix="models.",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        run(connection)
+        return
+    url = config.attributes.get("database_url") or database_url()
+    engine = create_archive_engine(url)
+    with engine.begin() as connection:
+        run(connection)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (--sql) migrations are not supported; run against a database")
+run_online()

@@ -1,0 +1,43 @@
+"""Text normalisation shared by extraction, deduplication and search.
+
+Every component that compares or indexes text goes through these functions, so a
+word indexed at crawl time is the same word a query or a shingle sees later.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import regex
+
+# Zero-width joiner / non-joiner change rendering only; they split words in tokenisers.
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200c\u200d\u200b\ufeff\u2060"), None)
+# A word is letters, marks (Devanagari vowel signs, virama, nukta) and digits.
+# Python's `re` `\w` excludes the marks and would cut Hindi words into fragments.
+_WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}]+)*")
+_SPACES = regex.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+
+
+def nfc(text: str) -> str:
+    """NFC-normalise text: the composed form is what users type and what we store."""
+    return unicodedata.normalize("NFC", text)
+
+
+def clean_text(text: str) -> str:
+    """NFC, unify horizontal white space, strip each line and collapse blank runs."""
+    lines = (_SPACES.sub(" ", line).strip() for line in nfc(text).splitlines())
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def search_form(text: str) -> str:
+    """The form used for indexing and querying: NFC, zero-width characters removed."""
+    return nfc(text).translate(_ZERO_WIDTH)
+
+
+def words(text: str) -> list[str]:
+    """Whole words (Devanagari kept whole), lower-cased, from the search form of text."""
+    return [w.lower() for w in _WORD.findall(search_form(text))]
