@@ -15,6 +15,9 @@ DATABASE_URL = "sqlite:///archive.sqlite"
 # What happens to a page: extract → deduplicate → store.
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
+    # The live crawl's pages: feed/sitemap metadata fills gaps, non-articles are set aside.
+    "pipelines.listing_metadata.ListingMetadataPipeline": 150,
+    "crawler.article_filter.ArticleFilterPipeline": 170,
     "pipelines.dedupe.DedupePipeline": 200,
     "pipelines.store.StorePipeline": 300,
 }
@@ -31,6 +34,39 @@ ROBOTSTXT_OBEY = True
 USER_AGENT = "newsarchive/0.1 (+https://github.com/newsarchive/newsarchive; news archiving)"
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+DOWNLOAD_TIMEOUT = 30
+AUTOTHROTTLE_ENABLED = True  # adapts the delay per site to its response times
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_DELAY = 0.25  # AutoThrottle never goes below this
+CONCURRENT_REQUESTS = 32  # many outlets at once ...
+CONCURRENT_REQUESTS_PER_DOMAIN = 2  # ... few requests to each
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+RETRY_BACKOFF_BASE = 1.0  # seconds before the first retry, doubled for each next one
+RETRY_BACKOFF_MAX = 60.0
+RETRY_AFTER_MAX = 300.0  # a longer Retry-After is not waited for: the page fails
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.ConditionalRequestMiddleware": 560,
+    # Above HttpCompression (590) and Redirect (600): sees every response as served.
+    "crawler.warc.WarcMiddleware": 650,
+}
+SPIDER_MIDDLEWARES = {
+    "crawler.warc.WarcPageMiddleware": 100,  # page.warc, and the page's metadata record
+}
+
+# Raw capture (crawler/warc.py): every response in WARC 1.1 files.
+WARC_ENABLED = True
+WARC_DIR = None  # None = a "warc" folder beside the SQLite archive, else ./warc
+WARC_MAX_SIZE = 1_000_000_000  # bytes; a file is closed (and indexed) past this size
+
+# The live crawl (spider "news").
+NEWS_DEPTH = 2  # link hops from the homepage, for outlets with no feeds or sitemaps
+NEWS_MIN_ARTICLE_WORDS = 60  # fewer words: not an article
+NEWS_LOCK_DIR = None  # where run locks go; None = beside the sources file
 
 LOG_LEVEL = "INFO"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

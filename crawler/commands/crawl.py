@@ -20,8 +20,11 @@ class Command(ScrapyCrawlCommand):
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed:  # the spider could not even be created
+            self.exitcode = 2
+            return
         stats = crawler.stats.get_stats() if crawler.stats else {}
-        if self.crawler_process.bootstrap_failed or stats.get("archive/status") in (None, "aborted"):
+        if stats.get("archive/status") in (None, "aborted"):
             self.exitcode = 2
         elif stats.get("archive/failed"):
             self.exitcode = 1

@@ -1,0 +1,86 @@
+"""``scrapy search "<query>"``: archived articles matching a query, one per line.
+
+Each line is URL, published date (as the page states it), source and title, separated
+by tabs; "-" stands for an unknown value. See ``pipelines.search`` for the query syntax.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from typing import Any, ClassVar
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+from scrapy.settings import BaseSettings
+from sqlalchemy import Engine
+
+from pipelines.database import DatabaseError, database_url, open_database
+from pipelines.search import Filters, SearchError, search
+
+
+def open_archive(settings: BaseSettings) -> Engine:
+    """The archive's engine; if unusable, one line on stderr and exit status 2."""
+    try:
+        return open_database(database_url(settings.get("DATABASE_URL")))
+    except DatabaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date: use YYYY-MM-DD") from None
+
+
+def one_line(value: Any) -> str:
+    return " ".join(str(value).split()) if value else "-"
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
+
+    def syntax(self) -> str:
+        return '"<query>" [--source S] [--since D] [--until D] [--language L] [--limit N]'
+
+    def short_desc(self) -> str:
+        return "Search archived articles by words and \"quoted phrases\""
+
+    def long_desc(self) -> str:
+        return (
+            "Print the articles whose title or text contains every word of the query "
+            '(whole words; "quoted words" as a phrase), newest first, one per line: '
+            "URL, published date, source, title, separated by tabs."
+        )
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--source", help="only this source (name or domain)")
+        parser.add_argument("--since", type=iso_date, metavar="YYYY-MM-DD",
+                            help="published on or after this date")
+        parser.add_argument("--until", type=iso_date, metavar="YYYY-MM-DD",
+                            help="published on or before this date")
+        parser.add_argument("--language", help="only this language code (hi, en, ...)")
+        parser.add_argument("--limit", type=int, default=50,
+                            help="at most this many results (default 50, 0: all)")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if not args:
+            raise UsageError('give a query: scrapy search "<query>"')
+        assert self.settings is not None
+        filters = Filters(opts.source, opts.since, opts.until, opts.language)
+        engine = open_archive(self.settings)
+        try:
+            with engine.connect() as connection:
+                rows = search(connection, " ".join(args), filters, opts.limit or None)
+        except SearchError as exc:
+            raise UsageError(str(exc), print_help=False) from None
+        finally:
+            engine.dispose()
+        for row in rows:
+            print("\t".join(one_line(value) for value in row))

@@ -1,0 +1,106 @@
+"""Shared fixtures: a real archive database on SQLite and on PostgreSQL.
+
+Tests that take ``database_url`` run once per database. PostgreSQL must answer at
+127.0.0.1:5432 (trust auth, user postgres) when ``CI=true``; elsewhere its tests are
+skipped with the reason. Each test session creates its own PostgreSQL database (UTF-8
+ctype, as the full-text search needs) and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from pipelines.database import create_archive_engine
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+CORPUS = REPO.parent / "shared" / "corpus" / "wcxb-articles"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def postgres_problem() -> str | None:
+    engine = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        return str(exc).splitlines()[0]
+    finally:
+        engine.dispose()
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """URL of a fresh PostgreSQL database for this test session."""
+    problem = postgres_problem()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI but does not answer: {problem}")
+        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({problem}); CI runs these")
+    name = f"newsarchive_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(
+            text(
+                f"CREATE DATABASE {name} ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' "
+                "LC_CTYPE 'C.UTF-8' TEMPLATE template0"
+            )
+        )
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def reset_postgres(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty archive database (no schema yet), once on each database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'archive.sqlite'}"
+    url = request.getfixturevalue("postgres_database")
+    reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on the empty database (schema not created: see open_database)."""
+    engine = create_archive_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def run_scrapy(
+    *args: str, database_url: str, cwd: Path = REPO, timeout: float = 300, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``scrapy`` command line of this project in a subprocess."""
+    environment = {**os.environ, "DATABASE_URL": database_url, **env}
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
