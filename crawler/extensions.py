@@ -26,8 +26,10 @@ def format_summary(spider: str, stats: Mapping[str, Any]) -> str:
     ]
     lines += [f"    {reason}: {count}" for reason, count in sorted(failures.items())]
     if failures:
-        lines.append("  (each failure is in the captures table with its reason: "
-                     "SELECT url, error, error_detail FROM captures WHERE outcome = 'failed')")
+        lines.append(
+            "  (each failure is in the captures table with its reason: "
+            "SELECT url, error, error_detail FROM captures WHERE outcome = 'failed')"
+        )
     return "\n".join(lines)
 
 
@@ -45,4 +47,5 @@ class RunSummary:
 
     def engine_stopped(self) -> None:
         assert self.crawler.stats is not None and self.crawler.spider is not None
-        print(format_summary(self.crawler.spider.name, self.crawler.stats.get_stats()), file=self.out)
+        summary = format_summary(self.crawler.spider.name, self.crawler.stats.get_stats())
+        print(summary, file=self.out)

@@ -43,7 +43,9 @@ def extract_to_dict(body: bytes, url: str, headers: dict[str, str]) -> dict[str,
 def create_pool(workers: int) -> Executor:
     # forkserver: workers never inherit the reactor's threads and sockets.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["pipelines.extraction.html_page", "pipelines.extraction.text_page"])
+    context.set_forkserver_preload(
+        ["pipelines.extraction.html_page", "pipelines.extraction.text_page"]
+    )
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint)
 
 
@@ -92,4 +94,5 @@ class ExtractPipeline:
                 logger.error("extraction worker died on %s; restarting the pool", page.url)
                 self.pool.shutdown(wait=False, cancel_futures=True)
                 self.pool = create_pool(self.workers)
-                return {"error": "extractor-died", "detail": "the extraction worker died on this page"}
+                detail = "the extraction worker died on this page"
+                return {"error": "extractor-died", "detail": detail}

@@ -15,6 +15,7 @@ from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
 
 from crawler.items import Page
 from pipelines.archive import Archive
@@ -49,7 +50,9 @@ class StorePipeline:
         except DatabaseError as exc:
             logger.error("%s", exc)
             self.stats.set_value("archive/run_error", str(exc))
-            raise
+            # Closing, not raising: the log then ends with this one line and no
+            # traceback, and the crawl command still exits 2 (nothing stored).
+            raise CloseSpider("database-unusable") from None
         self.archive = Archive(engine)
         arguments = dict(getattr(spider, "run_arguments", {}))
         self.run_id = await asyncio.to_thread(self.archive.start_run, spider.name, arguments)
@@ -125,4 +128,5 @@ class StorePipeline:
 
 def jsonable(stats: dict[str, Any]) -> dict[str, Any]:
     """Scrapy stats hold datetimes; JSON columns want plain values."""
-    return {k: v if isinstance(v, int | float | str | bool | None) else str(v) for k, v in stats.items()}
+    plain = int | float | str | bool | None
+    return {k: v if isinstance(v, plain) else str(v) for k, v in stats.items()}

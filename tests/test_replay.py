@@ -144,7 +144,9 @@ def test_bad_input_is_recorded_with_its_reason_and_loses_nothing_else(
     with open(tmp_path / "huge.txt", "wb") as stream:
         stream.write(("बहुत लंबी फ़ाइल " * 4096).encode("utf-8") * 300)  # ~50 MB
     (tmp_path / "manifest.jsonl").write_text(
-        "this is not json\n" + json.dumps({"file": "gone.html", "url": "https://x.test/gone"}) + "\n"
+        "this is not json\n"
+        + json.dumps({"file": "gone.html", "url": "https://x.test/gone"})
+        + "\n"
     )
     result = replay(tmp_path, database_url)
     assert result.returncode == 1, result.stderr[-3000:]  # something failed, and it says so

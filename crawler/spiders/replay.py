@@ -1,7 +1,8 @@
 """Replay pages saved on disk through the same pipelines as a live crawl, offline.
 
 ``scrapy crawl replay -a path=PATH`` reads a file or a folder (recursively): plain-text
-page dumps (``.txt``), saved HTML (``.html``, ``.htm``, ``.html.gz``). A ``manifest.jsonl``
+page dumps (``.txt``), saved HTML (``.html``, ``.htm``, ``.html.gz``), WARC files
+(``.warc``, ``.warc.gz``, read by :mod:`crawler.warc_reader`). A ``manifest.jsonl``
 in a folder names each file's real page (``{"file": ..., "url": ..., "fetched_at": ...}``);
 a file without an entry gets its ``file://`` URL. Every file that cannot be read becomes
 a failed page with its reason, so nothing is lost silently.
@@ -16,7 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import scrapy
@@ -24,6 +25,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.items import Page
+from crawler.warc_reader import WarcReader, is_warc
 
 MANIFEST = "manifest.jsonl"
 CONTENT_TYPES = {
@@ -54,7 +56,7 @@ def parse_timestamp(value: str) -> datetime:
 
 class ReplaySpider(scrapy.Spider):
     name = "replay"
-    custom_settings = {"ROBOTSTXT_OBEY": False}
+    custom_settings: ClassVar[dict[str, Any]] = {"ROBOTSTXT_OBEY": False}
 
     def __init__(self, path: str | None = None, source: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -84,6 +86,20 @@ class ReplaySpider(scrapy.Spider):
             await self.in_flight.acquire()
             if page.error is None:
                 await asyncio.to_thread(self.read, page)
+            yield page
+        async for page in self.warc_pages():
+            yield page
+
+    async def warc_pages(self) -> AsyncIterator[Page]:
+        """The pages of the WARC files under the path, read in a thread, in name order."""
+        files = [self.root] if is_warc(self.root) else sorted(filter(is_warc, self.root.rglob("*")))
+        pages = WarcReader(self.crawler).pages(files, self.source_name, self.default_source)
+        while True:
+            await self.in_flight.acquire()
+            page = await asyncio.to_thread(next, pages, None)
+            if page is None:
+                self.in_flight.release()
+                return
             yield page
 
     def pages(self) -> Iterator[Page]:
@@ -152,13 +168,17 @@ class ReplaySpider(scrapy.Spider):
         try:
             size = path.stat().st_size
             if size > self.max_size:
-                page.fail("too-large", f"{path} is {size} bytes, over DOWNLOAD_MAXSIZE {self.max_size}")
+                page.fail(
+                    "too-large", f"{path} is {size} bytes, over DOWNLOAD_MAXSIZE {self.max_size}"
+                )
                 return
             if path.name.lower().endswith(".gz"):
                 with gzip.open(path) as stream:
                     body = stream.read(self.max_size + 1)
                 if len(body) > self.max_size:
-                    page.fail("too-large", f"{path} unpacks to over DOWNLOAD_MAXSIZE {self.max_size}")
+                    page.fail(
+                        "too-large", f"{path} unpacks to over DOWNLOAD_MAXSIZE {self.max_size}"
+                    )
                     return
             else:
                 body = path.read_bytes()
