@@ -107,7 +107,9 @@ class StorePipeline:
 
     async def close_spider(self) -> None:
         if self.ticker is not None:
-            self.ticker.cancel()
+            # Cancel only between flushes: a batch being written must be counted too.
+            async with self.lock:
+                self.ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.ticker
         await self.flush()

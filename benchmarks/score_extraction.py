@@ -1,0 +1,314 @@
+"""Score HTML article extraction against the WCXB article corpus, trafilatura alone vs ours.
+
+    python benchmarks/score_extraction.py [--corpus PATH] [--out docs/extraction-quality.md]
+
+Text is scored as the published article-extraction benchmarks do (word 4-grams, per-page
+precision and recall averaged over pages, F1 from the two averages); metadata is scored
+per field. Both extractors run on the same pages in the same process, interleaved, so
+the speed figures share the machine's load. See docs/extraction-quality.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trafilatura
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipelines.extraction import ExtractionError, extract_page  # noqa: E402
+from pipelines.extraction.normalize import words  # noqa: E402
+
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "wcxb-articles"
+_MARK_START = "<!-- results:start -->"
+_MARK_END = "<!-- results:end -->"
+
+
+@dataclass
+class Page:
+    """One corpus page and its ground truth (fields may be None)."""
+
+    page_id: str
+    url: str
+    body: bytes
+    title: str | None
+    author: str | None
+    date: str | None
+    main_content: str | None
+    with_snippets: list[str]
+    without_snippets: list[str]
+
+
+@dataclass
+class Output:
+    """What an extractor returned for a page, in one shape for scoring."""
+
+    text: str = ""
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    date: str | None = None  # ISO date or timestamp; its first 10 characters are the day
+
+
+def load_pages(corpus: Path, limit: int | None = None) -> list[Page]:
+    """Corpus pages in id order (``limit`` takes the first pages)."""
+    pages = []
+    for path in sorted((corpus / "ground-truth").glob("*.json"))[:limit]:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        truth = record.get("ground_truth", {})
+        pages.append(Page(
+            page_id=path.stem,
+            url=record.get("url") or "",
+            body=gzip.decompress((corpus / "html" / f"{path.stem}.html.gz").read_bytes()),
+            title=truth.get("title"),
+            author=truth.get("author"),
+            date=truth.get("publish_date"),
+            main_content=truth.get("main_content"),
+            with_snippets=truth.get("with") or [],
+            without_snippets=truth.get("without") or [],
+        ))
+    return pages
+
+
+# --------------------------------------------------------------------------- extractors
+
+
+def run_trafilatura(page: Page) -> Output:
+    """trafilatura alone, defaults, on the raw bytes (it decodes them itself)."""
+    doc = trafilatura.bare_extraction(page.body, url=page.url or None, with_metadata=True)
+    if doc is None:
+        return Output()
+    authors = [a.strip() for a in (doc.author or "").split(";") if a.strip()]
+    return Output(doc.text or "", doc.title, authors, doc.date)
+
+
+def run_ours(page: Page) -> Output:
+    """The pipeline's entry point, as the crawler calls it."""
+    try:
+        result = extract_page(page.body, page.url, {"content-type": "text/html"})
+    except ExtractionError:
+        return Output()
+    return Output(result.text, result.title, result.authors, result.published_at)
+
+
+EXTRACTORS: dict[str, Callable[[Page], Output]] = {
+    "trafilatura alone": run_trafilatura,
+    "ours (extract_page)": run_ours,
+}
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def shingles(text: str) -> Counter:
+    """Multiset of word 4-grams."""
+    w = words(text)
+    return Counter(tuple(w[i:i + 4]) for i in range(len(w) - 3))
+
+
+def text_precision_recall(extracted: str, truth: str) -> tuple[float, float]:
+    """Per-page 4-gram precision and recall (multiset overlap); empty output scores 0."""
+    ours, gold = shingles(extracted), shingles(truth)
+    overlap = sum((ours & gold).values())
+    precision = overlap / sum(ours.values()) if ours else 0.0
+    recall = overlap / sum(gold.values()) if gold else (1.0 if not ours else 0.0)
+    return precision, recall
+
+
+def headline_exact(ours: str | None, truth: str) -> bool:
+    """Same string after white-space and case normalisation."""
+    return " ".join((ours or "").split()).casefold() == " ".join(truth.split()).casefold()
+
+
+def _word_f1(a: Iterable[str], b: Iterable[str]) -> float:
+    sa, sb = set(a), set(b)
+    common = len(sa & sb)
+    return 2 * common / (len(sa) + len(sb)) if common else 0.0
+
+
+def _fold_quotes(text: str) -> str:
+    return text.translate(str.maketrans("‘’“”", "''\"\""))
+
+
+def headline_loose(ours: str | None, truth: str) -> bool:
+    """Word-set F1 >= 0.8 with typographic quotes folded (punctuation, suffixes tolerated)."""
+    return _word_f1(words(_fold_quotes(ours or "")), words(_fold_quotes(truth))) >= 0.8
+
+
+def author_correct(ours: list[str], truth: str) -> bool:
+    """Word-set F1 >= 0.5 between all names returned and the ground-truth author field.
+
+    Credentials ("MD, PhD") and a missing co-author cost some overlap but not all; a
+    different person or an organisation in place of a person does not pass.
+    """
+    return _word_f1(words(" ".join(ours)), words(truth)) >= 0.5
+
+
+def same_day(ours: str | None, truth: str) -> bool:
+    return bool(ours) and ours[:10] == truth[:10]
+
+
+def snippet_found(snippet: str, text_words: str) -> bool:
+    key = " ".join(words(snippet))
+    return bool(key) and f" {key} " in text_words
+
+
+@dataclass
+class Tally:
+    """Running totals for one extractor."""
+
+    precision: list[float] = field(default_factory=list)
+    recall: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
+
+    def add(self, page: Page, out: Output, seconds: float) -> None:
+        c = self.counts
+        self.seconds.append(seconds)
+        if page.main_content is not None:
+            p, r = text_precision_recall(out.text, page.main_content)
+            self.precision.append(p)
+            self.recall.append(r)
+        if page.title:
+            c["titles"] += 1
+            c["title_exact"] += headline_exact(out.title, page.title)
+            c["title_loose"] += headline_loose(out.title, page.title)
+        if page.date:
+            c["dates"] += 1
+            c["date_ok"] += same_day(out.date, page.date)
+            c["date_missing"] += not out.date
+        else:
+            c["date_spurious"] += bool(out.date)
+        if page.author:
+            c["authors"] += 1
+            c["author_ok"] += author_correct(out.authors, page.author)
+            c["author_missing"] += not out.authors
+        else:
+            c["author_spurious"] += bool(out.authors)
+        text_words = f" {' '.join(words(out.text))} "
+        c["with"] += len(page.with_snippets)
+        c["with_ok"] += sum(snippet_found(s, text_words) for s in page.with_snippets)
+        c["without"] += len(page.without_snippets)
+        c["without_ok"] += sum(not snippet_found(s, text_words) for s in page.without_snippets)
+
+    def summary(self, pages: int) -> dict[str, float]:
+        c = self.counts
+        p, r = statistics.fmean(self.precision), statistics.fmean(self.recall)
+        return {
+            "precision": p,
+            "recall": r,
+            "f1": 2 * p * r / (p + r) if p + r else 0.0,
+            "title_exact": c["title_exact"] / c["titles"],
+            "title_loose": c["title_loose"] / c["titles"],
+            "date_ok": c["date_ok"] / c["dates"],
+            "date_missing": c["date_missing"],
+            "date_spurious": c["date_spurious"],
+            "date_pages_without": pages - c["dates"],
+            "author_ok": c["author_ok"] / c["authors"],
+            "author_missing": c["author_missing"],
+            "author_spurious": c["author_spurious"],
+            "author_pages_without": pages - c["authors"],
+            "with_ok": c["with_ok"] / c["with"],
+            "without_ok": c["without_ok"] / c["without"],
+            "pages_per_s": 1 / statistics.median(self.seconds),
+            "total_s": sum(self.seconds),
+        }
+
+
+def score(pages: list[Page], warmup: int = 10) -> dict[str, dict[str, float]]:
+    """Run every extractor on every page (interleaved) and summarise.
+
+    The first ``warmup`` pages run once untimed: the first calls compile date-parsing
+    regexes and load the language model, which is not the steady state of a crawl.
+    """
+    for page in pages[:warmup]:
+        for run in EXTRACTORS.values():
+            run(page)
+    tallies = {name: Tally() for name in EXTRACTORS}
+    for page in pages:
+        for name, run in EXTRACTORS.items():
+            start = time.perf_counter()
+            out = run(page)
+            tallies[name].add(page, out, time.perf_counter() - start)
+    return {name: tally.summary(len(pages)) for name, tally in tallies.items()}
+
+
+# --------------------------------------------------------------------------- report
+
+ROWS = (
+    ("Text precision (4-gram, mean of pages)", "precision", "{:.3f}"),
+    ("Text recall (4-gram, mean of pages)", "recall", "{:.3f}"),
+    ("**Text F1**", "f1", "**{:.3f}**"),
+    ("`with` snippets found", "with_ok", "{:.1%}"),
+    ("`without` snippets absent", "without_ok", "{:.1%}"),
+    ("**Headline exact**", "title_exact", "**{:.1%}**"),
+    ("Headline loose (word F1 ≥ 0.8)", "title_loose", "{:.1%}"),
+    ("**Date: same day as ground truth**", "date_ok", "**{:.1%}**"),
+    ("Date missing (of pages with a date)", "date_missing", "{:d}"),
+    ("Date returned where ground truth has none", "date_spurious", "{:d}/{pages_without}"),
+    ("**Author correct**", "author_ok", "**{:.1%}**"),
+    ("Author missing (of pages with an author)", "author_missing", "{:d}"),
+    ("Author returned where ground truth has none", "author_spurious", "{:d}/{pages_without}"),
+    ("Pages/s (1 / median time per page)", "pages_per_s", "{:.1f}"),
+    ("Total seconds", "total_s", "{:.1f}"),
+)
+
+
+def markdown_table(results: dict[str, dict[str, float]], pages: int) -> str:
+    names = list(results)
+    lines = [f"| Metric ({pages} pages) | " + " | ".join(names) + " |",
+             "|---" * (len(names) + 1) + "|"]
+    for label, key, template in ROWS:
+        cells = []
+        for name in names:
+            value = results[name][key]
+            without_key = key.replace("spurious", "pages_without")
+            cells.append(template.format(
+                int(value) if template.startswith("{:d}") else value,
+                pages_without=int(results[name].get(without_key, 0)),
+            ))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_table(path: Path, table: str) -> None:
+    """Replace the results block of an existing report, or write the table alone."""
+    block = f"{_MARK_START}\n{table}\n{_MARK_END}"
+    if path.exists() and _MARK_START in (text := path.read_text(encoding="utf-8")):
+        head, rest = text.split(_MARK_START, 1)
+        tail = rest.split(_MARK_END, 1)[1] if _MARK_END in rest else ""
+        path.write_text(head + block + tail, encoding="utf-8")
+    else:
+        path.write_text(block + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--out", type=Path, help="markdown report whose table to update")
+    parser.add_argument("--limit", type=int, help="score only the first N pages")
+    args = parser.parse_args(argv)
+    if not (args.corpus / "ground-truth").is_dir():
+        parser.error(f"corpus not found: {args.corpus}")
+    for noisy in ("trafilatura", "htmldate"):  # "discarding data" per page without text
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    pages = load_pages(args.corpus, args.limit)
+    table = markdown_table(score(pages), len(pages))
+    print(table)
+    if args.out:
+        write_table(args.out, table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""HTML article extraction: metadata rules on small inline pages, quality on real pages."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from pipelines.extraction import extract_page
+from pipelines.extraction.html_page import EXTRACTOR, extract_html
+from pipelines.extraction.metadata import clean_authors, strip_site
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "wcxb-articles"
+
+BODY = "\n".join(
+    f"<p>Paragraph {i} of the story tells readers about the council meeting, the budget "
+    f"vote and what residents said about the new bus routes in the old town.</p>"
+    for i in range(1, 6)
+)
+
+
+def page(head: str = "", body_top: str = "", html_attrs: str = 'lang="en"') -> str:
+    """A plausible article page: navigation, the article, a footer."""
+    return f"""<!DOCTYPE html><html {html_attrs}><head><meta charset="utf-8">{head}</head>
+<body><nav><a href="/">Home</a> <a href="/news">News</a></nav>
+<article>{body_top}{BODY}</article>
+<footer><p>© 2025 The Daily Example. All rights reserved.</p></footer></body></html>"""
+
+
+def ld(obj: object) -> str:
+    return f'<script type="application/ld+json">{json.dumps(obj)}</script>'
+
+
+URL = "https://news.example.com/city/council-vote-123"
+
+
+# --------------------------------------------------------------------------- headline
+
+
+def test_json_ld_headline_beats_title_with_site_suffix() -> None:
+    html = page(
+        "<title>Council approves bus routes | The Daily Example</title>"
+        + ld({"@type": "NewsArticle", "headline": "Council approves bus routes"})
+    )
+    result = extract_html(html, URL)
+    assert result.title == "Council approves bus routes"
+    assert result.provenance["title"] == "json-ld"
+
+
+def test_h1_that_og_title_repeats_is_the_headline() -> None:
+    html = page(
+        '<meta property="og:title" content="Council approves new bus routes - Daily Example">'
+        "<title>Daily Example</title>",
+        body_top="<h1>Daily Example</h1><h1>Council approves new bus routes</h1>",
+    )
+    result = extract_html(html, URL)
+    assert result.title == "Council approves new bus routes"
+    assert result.provenance["title"] == "h1"
+
+
+def test_og_title_used_when_no_h1() -> None:
+    html = page('<meta property="og:title" content="Bus routes: what changes on Monday">')
+    assert extract_html(html, URL).title == "Bus routes: what changes on Monday"
+
+
+def test_title_only_strips_site_name_segment() -> None:
+    html = page(
+        '<meta property="og:site_name" content="The Daily Example">'
+        "<title>Council approves bus routes – The Daily Example</title>"
+    )
+    result = extract_html(html, URL)
+    assert result.title == "Council approves bus routes"
+    assert result.provenance["title"] == "title"
+
+
+def test_strip_site_keeps_segments_that_are_not_the_site() -> None:
+    sites = ["The Daily Example", "example"]
+    assert strip_site("Budget 2025 - What it means", sites) == "Budget 2025 - What it means"
+    assert strip_site("Example News | Budget 2025", ["Example News"]) == "Budget 2025"
+
+
+# --------------------------------------------------------------------------- authors
+
+
+def test_json_ld_author_list_of_people() -> None:
+    html = page(ld({
+        "@type": "NewsArticle",
+        "headline": "Council approves bus routes",
+        "author": [{"@type": "Person", "name": "Asha Verma"},
+                   {"@type": "Person", "name": "By John Smith"}],
+    }))
+    result = extract_html(html, URL)
+    assert result.authors == ["Asha Verma", "John Smith"]
+    assert result.provenance["authors"] == "json-ld"
+
+
+def test_person_preferred_to_organization_and_graph_reference_resolved() -> None:
+    html = page(ld({"@context": "https://schema.org", "@graph": [
+        {"@type": "Article", "headline": "Bus routes",
+         "author": [{"@id": "https://news.example.com/#/person/1"},
+                    {"@type": "Organization", "name": "Daily Example Media"}]},
+        {"@type": "Person", "@id": "https://news.example.com/#/person/1", "name": "Ravi Kumar"},
+    ]}))
+    assert extract_html(html, URL).authors == ["Ravi Kumar"]
+
+
+def test_organization_author_only_as_last_resort() -> None:
+    html = page(ld({"@type": "NewsArticle", "headline": "Bus routes",
+                    "author": {"@type": "Organization", "name": "Example Wire Service"}}))
+    result = extract_html(html, URL)
+    assert result.authors == ["Example Wire Service"]
+    assert result.provenance["authors"] == "publisher"
+
+
+def test_meta_author_cleaned_and_urls_and_placeholders_dropped() -> None:
+    html = page(
+        '<meta name="author" content="By Meera Nair and Tom Lee, MD">'
+        '<meta property="article:author" content="https://facebook.com/meera">'
+    )
+    assert extract_html(html, URL).authors == ["Meera Nair", "Tom Lee"]
+    assert clean_authors(["admin", "https://example.com/author/x", "@handle", "jdoe99"]) == []
+
+
+def test_visible_by_line_when_nothing_is_stated() -> None:
+    html = page(body_top="<h1>Council approves bus routes</h1><p class='byline'>By Priya Shah</p>")
+    result = extract_html(html, URL)
+    assert result.authors == ["Priya Shah"]
+    assert result.provenance["authors"] == "byline"
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def test_published_time_meta_keeps_its_offset() -> None:
+    html = page(
+        '<meta property="article:published_time" content="2025-06-06T07:26:00+05:30">'
+        '<meta property="article:modified_time" content="2025-06-07T10:00:00+05:30">'
+    )
+    result = extract_html(html, URL)
+    assert result.published_at == "2025-06-06T07:26:00+05:30"
+    assert result.provenance["published_at"] == "og"
+
+
+def test_json_ld_date_published_in_utc() -> None:
+    html = page(ld({"@type": "NewsArticle", "headline": "Bus routes",
+                    "datePublished": "2025-03-01T18:30:00Z",
+                    "dateModified": "2025-03-04T09:00:00Z"}))
+    result = extract_html(html, URL)
+    assert result.published_at == "2025-03-01T18:30:00+00:00"
+    assert result.provenance["published_at"] == "json-ld"
+
+
+def test_date_only_value_is_kept_at_midnight() -> None:
+    html = page(ld({"@type": "BlogPosting", "headline": "Routes", "datePublished": "2024-11-05"}))
+    assert extract_html(html, URL).published_at == "2024-11-05T00:00:00+00:00"
+
+
+def test_time_tag_when_no_meta() -> None:
+    html = page(body_top='<time datetime="2025-01-15T08:00:00-05:00">Jan 15</time>')
+    result = extract_html(html, URL)
+    assert result.published_at == "2025-01-15T08:00:00-05:00"
+    assert result.provenance["published_at"] == "time-tag"
+
+
+def test_visible_date_but_not_an_updated_one() -> None:
+    html = page(body_top='<p class="post-date">Updated March 9, 2025</p>'
+                '<span class="entry-date">Published: January 3, 2024</span>')
+    result = extract_html(html, URL)
+    assert result.published_at == "2024-01-03T00:00:00+00:00"
+    assert result.provenance["published_at"] == "page-text"
+
+
+def test_indian_site_states_local_time_without_zone() -> None:
+    html = page('<meta property="article:published_time" content="2025-06-06 07:26">')
+    result = extract_html(html, "https://news.example.in/story/1")
+    assert result.published_at == "2025-06-06T07:26:00+05:30"
+
+
+# --------------------------------------------------------------------------- the rest
+
+
+def test_hindi_page() -> None:
+    paragraphs = "".join(
+        f"<p>नई दिल्ली में आज नगर परिषद की बैठक में बस के नए मार्गों को मंजूरी दी गई। "
+        f"निवासियों ने कहा कि इससे पुराने शहर में यातायात कम होगा और समय बचेगा। ({i})</p>"
+        for i in range(6)
+    )
+    html = f"""<html lang="hi"><head><meta charset="utf-8">
+<meta property="og:title" content="नगर परिषद ने बस मार्गों को मंजूरी दी">
+<meta name="description" content="बैठक में नए मार्ग तय हुए"></head>
+<body><article><h1>नगर परिषद ने बस मार्गों को मंजूरी दी</h1>{paragraphs}</article></body></html>"""
+    result = extract_html(html, "https://hindi.example.in/news/1")
+    assert result.language == "hi"
+    assert result.title == "नगर परिषद ने बस मार्गों को मंजूरी दी"
+    assert "यातायात कम होगा" in result.text
+    assert "\n\n" in result.text
+    assert result.description == "बैठक में नए मार्ग तय हुए"
+
+
+def test_wrong_declared_language_overridden_by_script() -> None:
+    paragraphs = "".join(
+        f"<p>नई दिल्ली में आज नगर परिषद की बैठक में बस के नए मार्गों को मंजूरी दी गई। "
+        f"निवासियों ने कहा कि इससे पुराने शहर में यातायात कम होगा। ({i})</p>" for i in range(6)
+    )
+    html = f'<html lang="en"><body><article>{paragraphs}</article></body></html>'
+    result = extract_html(html, "https://hindi.example.in/news/2")
+    assert result.language == "hi"
+    assert result.provenance["language"] == "langid"
+
+
+def test_article_page_type_and_listing_page() -> None:
+    article = page('<meta property="og:type" content="article">')
+    listing = page('<meta property="og:type" content="website">')
+    assert extract_html(article, URL).page_type == "article"
+    assert extract_html(listing, URL).page_type == "website"
+    graph = page(ld({"@graph": [{"@type": "WebPage"}, {"@type": "ReportageNewsArticle"}]}))
+    assert extract_html(graph, URL).page_type == "article"
+
+
+def test_canonical_url_made_absolute() -> None:
+    html = page('<link rel="canonical" href="/city/council-vote-123">')
+    result = extract_html(html, URL + "?utm_source=feed")
+    assert result.canonical_url == "https://news.example.com/city/council-vote-123"
+
+
+def test_broken_json_ld_is_skipped() -> None:
+    html = page(
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": </script>'
+        + ld({"@type": "NewsArticle", "headline": "Bus routes approved",
+              "datePublished": "2025-02-02T10:00:00+00:00"})
+        + '<script type="application/ld+json">{"@type": "Thing",}</script>'
+    )
+    result = extract_html(html, URL)
+    assert result.title == "Bus routes approved"
+    assert result.published_at == "2025-02-02T10:00:00+00:00"
+    assert "bus routes in the old town" in result.text
+
+
+def test_extract_page_on_bytes_sets_extractor_and_paragraphs() -> None:
+    body = page("<title>Bus routes</title>").encode("utf-8")
+    result = extract_page(body, URL, {"content-type": "text/html; charset=utf-8"})
+    assert result.extractor == EXTRACTOR
+    assert result.text.count("\n\n") >= 4
+    assert "Home" not in result.text.split("\n\n")[0]
+
+
+# --------------------------------------------------------------------------- real pages
+
+
+def test_corpus_quality_not_below_trafilatura() -> None:
+    """On 20 real pages: text F1 at least trafilatura's, headlines strictly better."""
+    if not (CORPUS / "ground-truth").is_dir():
+        pytest.skip("corpus ../shared/corpus/wcxb-articles not found")
+    from benchmarks.score_extraction import (
+        headline_exact,
+        load_pages,
+        run_ours,
+        run_trafilatura,
+        text_precision_recall,
+    )
+
+    pages = [p for p in load_pages(CORPUS, 21) if p.main_content is not None][:20]
+    scores = {}
+    for name, run in (("trafilatura", run_trafilatura), ("ours", run_ours)):
+        outputs = [run(p) for p in pages]
+        pairs = list(zip(outputs, pages, strict=True))
+        pr = [text_precision_recall(o.text, p.main_content) for o, p in pairs]
+        precision = statistics.fmean(x for x, _ in pr)
+        recall = statistics.fmean(y for _, y in pr)
+        scores[name] = (
+            2 * precision * recall / (precision + recall),
+            sum(headline_exact(o.title, p.title) for o, p in pairs),
+        )
+    assert scores["ours"][0] >= scores["trafilatura"][0]
+    assert scores["ours"][1] > scores["trafilatura"][1]
