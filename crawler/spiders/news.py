@@ -1,0 +1,431 @@
+"""The live crawl: ``scrapy crawl news -a sources=sources.toml``.
+
+For each outlet of the sources file (:mod:`crawler.sources`) the spider fetches the
+homepage, the feeds and sitemaps the file names, and finds the rest itself: feeds from the
+homepage's ``<link rel="alternate">``, sitemaps from robots.txt ``Sitemap:`` lines (when
+the file names none), and, for an outlet with neither feeds nor sitemaps, article links
+on the homepage and its section pages up to ``NEWS_DEPTH`` links away.
+
+The run is incremental through the database, not memory or JOBDIR: before requesting
+what a feed, sitemap or section page lists, the spider asks the archive what it already
+holds (one query per listing) and skips it, unless the listing says it changed since our
+last capture: then it is fetched with ``If-None-Match``/``If-Modified-Since`` and a 304
+is stored as ``not-modified``. Every failure becomes a failed :class:`Page`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.python.failure import Failure
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
+
+from crawler.article_filter import LinkKind, link_kind, site_key, skip_reason
+from crawler.discovery import (
+    Entry,
+    ListingError,
+    feeds_in_page,
+    links_in_page,
+    parse_listing,
+    sitemaps_in_robots,
+)
+from crawler.items import Page
+from crawler.lock import LockHeld, RunLock, lock_path
+from crawler.sources import NewsSource, SourcesError, load_sources
+from pipelines.archive import Archive, KnownPage, to_utc
+from pipelines.database import database_url, open_database
+from pipelines.urls import canonical_url
+
+logger = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Failures worth trying again next run; any other failed page (404, not HTML, ...) is
+# fetched again only when a feed or sitemap says it changed.
+TRANSIENT_ERRORS = ("timeout", "dns", "connection", "data-loss", "http-5", "http-408",
+                    "http-429", "store-failed", "extractor-died", "extractor-crash")
+MAX_SITEMAP_NESTING = 3
+
+
+def should_fetch(known: KnownPage | None, changed_at: str | None) -> tuple[bool, dict | None]:
+    """Whether to request a listed page, and the stored validators to revalidate it with."""
+    if known is None or (known.error or "").startswith(TRANSIENT_ERRORS):
+        return True, None
+    changed = to_utc(changed_at) if changed_at else None
+    if changed is not None and changed > known.fetched_at:
+        return True, {"etag": known.etag, "last_modified": known.last_modified}
+    return False, None
+
+
+def merge_listing(listing: dict[str, Any], other: dict[str, Any]) -> None:
+    """Add what another listing says of the same page; ``field_from`` names its route."""
+    for name, value in other.items():
+        if name not in listing:
+            listing[name] = value
+            listing.setdefault("field_from", {})[name] = other.get("from")
+
+
+def lower_headers(response: Response) -> dict[str, str]:
+    return {
+        key.decode("latin-1").lower(): b", ".join(values).decode("latin-1")
+        for key, values in response.headers.items()
+    }
+
+
+def charset_problem(body: bytes, content_type: str) -> str | None:
+    """Why the body does not decode as the charset it declares (header, else meta), or None.
+
+    Decoders replace bad bytes silently; a mislabelled page would be archived as mojibake.
+    """
+    declared = http_content_type_encoding(content_type) or html_body_declared_encoding(body)
+    if not declared:
+        return None  # undeclared: extraction detects the encoding
+    try:
+        body.decode(declared)
+    except UnicodeDecodeError as exc:
+        return (f"declares charset {declared} but byte 0x{body[exc.start]:02x} at offset "
+                f"{exc.start} is not {declared}")
+    except LookupError:
+        return f"declares charset {declared}, which is not a known encoding"
+    return None
+
+
+def failure_reason(failure: Failure, url: str, timeout: float) -> tuple[str, str]:
+    """(reason code, sentence) for a failed download."""
+    retries = failure.request.meta.get("retry_times", 0)  # type: ignore[attr-defined]
+    tried = f" (after {retries} retries)" if retries else ""
+    if failure.check(HttpError):
+        status = failure.value.response.status
+        return f"http-{status}", f"{url} answered HTTP {status}{tried}"
+    if failure.check(DownloadTimeoutError, TimeoutError, TCPTimedOutError):
+        return "timeout", (f"{url} did not answer within DOWNLOAD_TIMEOUT {timeout:g} s{tried}; "
+                           "the site is slow or down")
+    if failure.check(CannotResolveHostError, DNSLookupError):
+        return "dns", f"the host of {url} does not resolve{tried}; check the URL"
+    if failure.check(DownloadConnectionRefusedError, ConnectionRefusedError):
+        return "connection-refused", f"{url} refused the connection{tried}"
+    if failure.check(DownloadCancelledError):
+        return "too-large", f"{url}: {failure.getErrorMessage()} (DOWNLOAD_MAXSIZE)"
+    if failure.check(ResponseDataLossError):
+        return "data-loss", f"{url} sent an incomplete answer{tried}"
+    return "connection", f"fetching {url} failed{tried}: {failure.getErrorMessage()}"
+
+
+@dataclass
+class SourceState:
+    """Discovery of one outlet: whether it has feeds or sitemaps, or needs a link crawl."""
+
+    source: NewsSource
+    waiting: int  # discovery answers still due (homepage, robots.txt)
+    listings: int  # feeds and sitemaps named or found
+    homepage: str | None = None
+    homepage_links: tuple[str, ...] = ()
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(self, sources: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not sources:
+            raise ValueError("news needs a sources file: scrapy crawl news -a sources=sources.toml")
+        self.sources_file = Path(sources).expanduser().resolve()
+        try:
+            self.sources = load_sources(self.sources_file)
+        except SourcesError as exc:
+            logger.error("%s", exc)
+            raise
+        self.run_arguments: dict[str, Any] = {
+            "sources": str(self.sources_file),
+            "outlets": [source.name for source in self.sources],
+        }
+        self.states: dict[str, SourceState] = {}
+        self.listed: dict[str, dict[str, Any]] = {}  # URL -> what every listing said of it
+        self.archive: Archive | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.depth = settings.getint("NEWS_DEPTH", 2)
+        spider.max_size = settings.getint("DOWNLOAD_MAXSIZE")
+        spider.timeout = settings.getfloat("DOWNLOAD_TIMEOUT")
+        spider.run_arguments["depth"] = spider.depth
+        spider.lock = RunLock(
+            lock_path(spider.sources_file, settings.get("NEWS_LOCK_DIR")), str(spider.sources_file)
+        )
+        try:
+            spider.lock.acquire()
+        except LockHeld as exc:
+            logger.error("%s", exc)
+            raise
+        return spider
+
+    def closed(self, reason: str) -> None:
+        self.lock.release()
+        if self.archive is not None:
+            self.archive.engine.dispose()
+
+    # Start: homepages, robots.txt, named feeds and sitemaps -----------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        url = database_url(self.settings.get("DATABASE_URL"))
+        self.archive = Archive(await asyncio.to_thread(open_database, url))
+        await asyncio.to_thread(self.archive.register_sources, self.sources)
+        for source in self.sources:
+            named = (*source.feeds, *source.sitemaps)
+            state = SourceState(source, waiting=1 if source.sitemaps else 2, listings=len(named))
+            self.states[source.name] = state
+            yield self.request(
+                source.homepage, self.parse_homepage, source, errback=self.homepage_failed
+            )
+            if not source.sitemaps:
+                yield self.request(
+                    urljoin(source.homepage, "/robots.txt"), self.parse_robots, source,
+                    errback=self.robots_failed, handle_httpstatus_all=True,
+                )
+            for url in named:
+                yield self.listing_request(url, source, {"from": "sources-file"})
+
+    def request(
+        self,
+        url: str,
+        callback: Callable[..., Any],
+        source: NewsSource,
+        errback: Callable[..., Any] | None = None,
+        **meta: Any,
+    ) -> scrapy.Request:
+        return scrapy.Request(
+            url, callback=callback, errback=errback or self.failed,
+            meta={"source": source.name, "news_url": url, **meta},
+        )
+
+    def listing_request(
+        self, url: str, source: NewsSource, listing: dict, nesting: int = 0
+    ) -> scrapy.Request:
+        return self.request(url, self.parse_listing, source, listing=listing, nesting=nesting)
+
+    # Discovery ---------------------------------------------------------------------------
+
+    async def parse_homepage(self, response: Response) -> AsyncIterator[Any]:
+        state = self.states[response.meta["source"]]
+        yield self.page(response, outcome="not-article")
+        if self.is_html(response):
+            html = response.selector
+            if not state.source.feeds:
+                for feed in feeds_in_page(html, response.url):
+                    state.listings += 1
+                    yield self.listing_request(feed, state.source, {"from": "homepage"})
+            state.homepage = response.url
+            state.homepage_links = tuple(links_in_page(html, response.url))
+        async for request in self.discovery_done(state):
+            yield request
+
+    async def homepage_failed(self, failure: Failure) -> AsyncIterator[Any]:
+        for page in self.failed(failure):
+            yield page
+        async for request in self.discovery_done(self.states[failure.request.meta["source"]]):
+            yield request
+
+    async def parse_robots(self, response: Response) -> AsyncIterator[Any]:
+        state = self.states[response.meta["source"]]
+        if response.status == 200:
+            for sitemap in sitemaps_in_robots(response.body, response.url):
+                state.listings += 1
+                yield self.listing_request(sitemap, state.source, {"from": "robots.txt"})
+        async for request in self.discovery_done(state):
+            yield request
+
+    async def robots_failed(self, failure: Failure) -> AsyncIterator[Any]:
+        self.crawler.stats.inc_value("news/robots-txt-unavailable")
+        async for request in self.discovery_done(self.states[failure.request.meta["source"]]):
+            yield request
+
+    async def discovery_done(self, state: SourceState) -> AsyncIterator[scrapy.Request]:
+        """Once homepage and robots.txt are in: a link crawl for an outlet with no listings."""
+        state.waiting -= 1
+        if state.waiting or state.listings or state.homepage is None:
+            return
+        logger.info("%s has no feeds or sitemaps: following links up to depth %d",
+                    state.source.name, self.depth)
+        links = self.follow_links(state.homepage, state.homepage_links, 0, state.source)
+        async for request in links:
+            yield request
+
+    async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
+        source = self.states[response.meta["source"]].source
+        try:
+            listing = parse_listing(response.body, response.url, self.max_size)
+        except ListingError as exc:
+            yield self.page(response).fail(exc.reason, exc.detail)
+            return
+        yield self.page(response, outcome="not-article")
+        self.crawler.stats.inc_value(f"news/listings/{listing.kind}")
+        nesting = response.meta["nesting"] + 1
+        for child in listing.sitemaps:
+            if nesting > MAX_SITEMAP_NESTING:
+                yield self.failed_page_for(child, source, "sitemap-too-deep", (
+                    f"{child} is a sitemap nested more than {MAX_SITEMAP_NESTING} indexes deep "
+                    f"(via {response.url}); not fetched"))
+                continue
+            yield self.listing_request(
+                child, source, {"from": "sitemap-index", "listed_in": response.url}, nesting
+            )
+        async for request in self.candidates(listing.entries, source):
+            yield request
+
+    async def parse_section(self, response: Response) -> AsyncIterator[Any]:
+        """A homepage-crawl listing page: judged like any page, and its links followed."""
+        source = self.states[response.meta["source"]].source
+        page = self.page(response)
+        yield page if self.is_html(response) else page.fail("not-html", self.not_html(response))
+        if self.is_html(response):
+            links = links_in_page(response.selector, response.url)
+            depth = response.meta["link_depth"]
+            async for request in self.follow_links(response.url, links, depth, source):
+                yield request
+
+    async def follow_links(
+        self, page_url: str, links: Iterable[str], depth: int, source: NewsSource
+    ) -> AsyncIterator[scrapy.Request]:
+        """Links of a listing page one step deeper: sections to revisit, articles to check."""
+        if depth + 1 > self.depth:
+            return
+        site = site_key(page_url)
+        entries = []
+        for link in links:
+            if site_key(link) != site:
+                continue
+            url = canonical_url(link)
+            if link_kind(url) is LinkKind.ARTICLE:
+                entries.append(Entry(url, {"from": "link", "found_on": page_url}))
+            elif not self.skipped(url):
+                yield self.request(url, self.parse_section, source, link_depth=depth + 1,
+                                   listing={"from": "link", "found_on": page_url})
+        async for request in self.candidates(entries, source):
+            yield request
+
+    # Articles ---------------------------------------------------------------------------
+
+    async def candidates(
+        self, entries: list[Entry], source: NewsSource
+    ) -> AsyncIterator[scrapy.Request]:
+        """Requests for the listed pages the archive lacks or that changed since.
+
+        A page listed twice in a run (feed and sitemap) is requested once, and its
+        listing gathers what each said (see :func:`merge_listing`).
+        """
+        wanted: dict[str, Entry] = {}
+        for entry in entries:
+            url = canonical_url(entry.url)
+            if url != entry.url:
+                entry.listing["link"] = entry.url
+            if url in self.listed:
+                merge_listing(self.listed[url], entry.listing)
+            elif not self.skipped(url):
+                wanted.setdefault(url, entry)
+                self.listed[url] = entry.listing
+        if not wanted:
+            return
+        assert self.archive is not None
+        known = await asyncio.to_thread(self.archive.known_pages, list(wanted))
+        for url, entry in wanted.items():
+            fetch, validators = should_fetch(known.get(url), entry.changed_at())
+            if not fetch:
+                self.crawler.stats.inc_value("news/skipped/archived")
+                continue
+            if source.language:
+                entry.listing["source_language"] = source.language
+            yield self.request(
+                url, self.parse_article, source, listing=entry.listing, revalidate=validators
+            )
+
+    def parse_article(self, response: Response) -> Iterable[Page]:
+        if response.status == 304:
+            yield self.page(response, outcome="not-modified")
+        elif not self.is_html(response):
+            yield self.page(response).fail("not-html", self.not_html(response))
+        elif problem := charset_problem(response.body, self.content_type(response)):
+            yield self.page(response).fail("bad-charset", (
+                f"{response.url} {problem}: archived text would be garbled; the site mislabels "
+                "its encoding"))
+        else:
+            yield self.page(response)
+
+    # Pages and failures -----------------------------------------------------------------
+
+    def page(self, response: Response, outcome: str | None = None) -> Page:
+        requested = response.meta.get("news_url") or response.request.url
+        page = Page(
+            url=response.url,
+            fetched_at=datetime.now(UTC),
+            body=response.body,
+            headers=lower_headers(response),
+            http_status=response.status,
+            requested_url=requested if requested != response.url else None,
+            source=response.meta["source"],
+            listing=dict(response.meta.get("listing") or {}),
+        )
+        page.outcome = outcome
+        return page
+
+    def failed(self, failure: Failure) -> Iterable[Page]:
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            # robots.txt forbids it: not fetched, by design
+            self.crawler.stats.inc_value("news/skipped/robots-txt")
+            return []
+        return [self.failed_page(failure)]
+
+    def failed_page(self, failure: Failure) -> Page:
+        request = failure.request  # type: ignore[attr-defined]
+        url = request.meta.get("news_url") or request.url
+        reason, detail = failure_reason(failure, url, self.timeout)
+        page = self.failed_page_for(url, self.states[request.meta["source"]].source, reason, detail)
+        page.listing = dict(request.meta.get("listing") or {})
+        if failure.check(HttpError):
+            response = failure.value.response
+            page.url, page.http_status = response.url, response.status
+            page.headers = lower_headers(response)
+            page.requested_url = url if url != response.url else None
+        return page
+
+    @staticmethod
+    def failed_page_for(url: str, source: NewsSource, reason: str, detail: str) -> Page:
+        return Page(url=url, fetched_at=datetime.now(UTC), source=source.name).fail(reason, detail)
+
+    def skipped(self, url: str) -> bool:
+        reason = skip_reason(url)
+        if reason:
+            self.crawler.stats.inc_value(f"news/skipped/{reason}")
+        return reason is not None
+
+    @staticmethod
+    def content_type(response: Response) -> str:
+        return response.headers.get(b"Content-Type", b"").decode("latin-1")
+
+    def is_html(self, response: Response) -> bool:
+        kind = self.content_type(response).split(";")[0].strip().lower()
+        return isinstance(response, TextResponse) and (not kind or kind in HTML_TYPES)
+
+    def not_html(self, response: Response) -> str:
+        return (f"{response.url} is {self.content_type(response)}, not an HTML page; "
+                "only HTML pages are archived")
