@@ -12,11 +12,16 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, func, make_url, select
 from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from pipelines.extraction.normalize import search_form
 
 DEFAULT_DATABASE_URL = "sqlite:///archive.sqlite"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# PostgreSQL advisory lock taken around the schema upgrade, so two crawls starting at
+# once on a fresh database do not both create the tables.
+MIGRATION_LOCK_KEY = 7_206_519_433_301_442_603
 
 
 class DatabaseError(RuntimeError):
@@ -48,6 +53,13 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # The full-text index triggers (migration 0003) call this, so SQLite indexes
+    # exactly the form that queries use.
+    dbapi_connection.create_function("search_form", 1, _sql_search_form, deterministic=True)
+
+
+def _sql_search_form(value: str | None) -> str | None:
+    return None if value is None else search_form(value)
 
 
 def _sqlite_begin(connection) -> None:
@@ -71,7 +83,9 @@ def create_archive_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    # Fail in seconds, not after the TCP timeout, when the server is unreachable.
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
 def alembic_config(url: str) -> Config:
@@ -84,12 +98,17 @@ def alembic_config(url: str) -> Config:
 def describe_error(url: str, exc: Exception) -> str:
     """A sentence a person can act on, with the password masked."""
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-    reason = reason.replace(make_url(url).password or "\0", "***")
-    return (
-        f"cannot use the archive database {mask_url(url)}: {reason}. "
-        "Check DATABASE_URL (server running and reachable, user and password right, "
-        "database created, file folder writable)."
-    )
+    parsed = make_url(url)
+    reason = reason.replace(parsed.password or "\0", "***").removesuffix(".")
+    if parsed.get_backend_name() == "sqlite":
+        folder = Path(parsed.database or ".").expanduser().resolve().parent
+        hint = f"Check that the folder {folder} exists and is writable, or set DATABASE_URL."
+    else:
+        hint = (
+            "Check DATABASE_URL: server running and reachable, user and password right, "
+            "database created (see README, PostgreSQL)."
+        )
+    return f"cannot use the archive database {mask_url(url)}: {reason}. {hint}"
 
 
 def open_database(url: str) -> Engine:
@@ -97,6 +116,8 @@ def open_database(url: str) -> Engine:
     engine = create_archive_engine(url)
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
             config = alembic_config(url)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

@@ -1,0 +1,158 @@
+"""Full-text search finds Hindi words whole, never by fragment, on both databases, and
+the index follows what the archive stores."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, delete, text
+from sqlalchemy.orm import Session
+
+from crawler.items import Page
+from pipelines.archive import Archive
+from pipelines.database import open_database
+from pipelines.dedupe import content_hash
+from pipelines.extraction.normalize import search_form
+from pipelines.models import Article, ArticleVersion, Capture
+from pipelines.search import Filters, SearchError, parse_query, search
+from tests.conftest import run_scrapy
+
+FETCHED = datetime(2025, 6, 6, 12, tzinfo=UTC)
+
+SUPPORT = {  # has समर्थन and देय, never समर or दिया
+    "url": "https://example.in/support", "title": "रूस को मिला उत्तर कोरिया का समर्थन",
+    "text": "किम जोंग ने बिना शर्त समर्थन देने का ऐलान किया। कर देय है।",
+    "published_at": "2025-06-05T09:00:00+05:30", "language": "hi",
+}
+BATTLE = {  # has समर and दिया; शर्त and बिना apart
+    "url": "https://example.in/battle", "title": "समर का दिन",
+    "text": "उसने शर्त रखी और बिना देर किए जवाब दिया।",
+    "published_at": "2025-06-06T09:00:00+05:30", "language": "hi",
+}
+
+
+def archive(database_url: str, *articles: dict[str, Any], fetched_at: datetime = FETCHED) -> Engine:
+    """The archive at database_url with these articles stored through ``Archive.write``."""
+    engine = open_database(database_url)
+    pages = []
+    for fields in articles:
+        fields = dict(fields)
+        source = fields.pop("source", "example")
+        page = Page(url=fields["url"], fetched_at=fetched_at, source=source)
+        page.article = {"content_hash": content_hash(fields["text"]), **fields}
+        pages.append(page)
+    Archive(engine).write(pages, None)
+    return engine
+
+
+def urls(engine: Engine, query: str, **filters: Any) -> list[str]:
+    with engine.connect() as connection:
+        return [row.url for row in search(connection, query, Filters(**filters))]
+
+
+def test_hindi_words_are_found_whole_never_by_fragment(database_url: str) -> None:
+    engine = archive(database_url, SUPPORT, BATTLE)
+    assert urls(engine, "समर") == [BATTLE["url"]]
+    assert urls(engine, "दिया") == [BATTLE["url"]]
+    assert urls(engine, "समर्थन") == [SUPPORT["url"]]
+    assert urls(engine, "देय") == [SUPPORT["url"]]
+    assert urls(engine, "शर्") == []  # a fragment of शर्त
+    assert urls(engine, "रूस") == [SUPPORT["url"]]  # title words are indexed too
+    engine.dispose()
+
+
+def test_index_and_query_use_the_same_normal_form(database_url: str) -> None:
+    # ढ़ as one code point (NFC splits it: composition exclusion), a ZWJ inside a word,
+    # and a decomposed title: the index and the query must agree on one form.
+    article = {
+        "url": "https://example.in/forms", "title": unicodedata.normalize("NFD", "पढ़ाई"),
+        "text": "स्\u200dवागत है, \u095dोल बजा।",
+    }
+    engine = archive(database_url, article)
+    for query in ("स्वागत", "स्\u200cवागत", "\u0922\u093cोल", "\u095dोल", "प\u095dाई"):
+        assert urls(engine, query) == [article["url"]], query
+    engine.dispose()
+
+
+def test_sql_search_form_is_the_python_one(database_url: str) -> None:
+    """PostgreSQL's trigger uses an SQL copy of search_form; SQLite calls Python's."""
+    format_characters = "".join(
+        chr(c) for c in range(0x10000) if unicodedata.category(chr(c)) == "Cf"
+    )
+    sample = unicodedata.normalize("NFD", "क़लम ड़ ॐ é") + format_characters + "न\u200dहीं"
+    engine = open_database(database_url)
+    with engine.connect() as connection:
+        in_sql = connection.execute(text("SELECT search_form(:s)"), {"s": sample}).scalar()
+    assert in_sql == search_form(sample)
+    engine.dispose()
+
+
+def test_quoted_words_are_a_phrase(database_url: str) -> None:
+    engine = archive(database_url, SUPPORT, BATTLE)
+    assert urls(engine, '"बिना शर्त"') == [SUPPORT["url"]]
+    assert sorted(urls(engine, "बिना शर्त")) == sorted([SUPPORT["url"], BATTLE["url"]])
+    assert urls(engine, '"बिना शर्त" ऐलान') == [SUPPORT["url"]]
+    assert urls(engine, "“बिना शर्त”") == [SUPPORT["url"]]
+    assert urls(engine, '"बिना शर्त" दिया') == []
+    engine.dispose()
+
+
+def test_filters_and_newest_first(database_url: str) -> None:
+    english = {"url": "https://other.test/en", "title": "समर in English",
+               "text": "An English page that quotes समर.", "language": "en",
+               "published_at": "2025-06-04T23:30:00-04:00", "source": "other"}
+    undated = {"url": "https://example.in/undated", "title": None, "text": "समर बिना तारीख",
+               "language": "hi"}
+    engine = archive(database_url, english, BATTLE, undated)
+    assert urls(engine, "समर") == [BATTLE["url"], english["url"], undated["url"]]
+    assert urls(engine, "समर", language="hi") == [BATTLE["url"], undated["url"]]
+    assert urls(engine, "समर", source="other") == [english["url"]]
+    assert urls(engine, "समर", source="example.in") == [BATTLE["url"], undated["url"]]
+    # Dates are the pages' own: 2025-06-04 in New York, though 2025-06-05 in UTC.
+    assert urls(engine, "समर", since=date(2025, 6, 5)) == [BATTLE["url"]]
+    assert urls(engine, "समर", until=date(2025, 6, 4)) == [english["url"]]
+    assert urls(engine, "समर", since=date(2025, 6, 4), until=date(2025, 6, 4)) == [english["url"]]
+    with engine.connect() as connection:
+        assert [r.url for r in search(connection, "समर", limit=1)] == [BATTLE["url"]]
+    engine.dispose()
+
+
+def test_index_follows_new_versions_and_deletions(database_url: str) -> None:
+    first = {"url": "https://example.in/live", "title": "पहला शीर्षक", "text": "पुराना पाठ"}
+    engine = archive(database_url, first)
+    assert urls(engine, "पुराना") == [first["url"]]
+
+    changed = {**first, "title": "नया शीर्षक", "text": "बदला हुआ पाठ"}
+    archive(database_url, changed, fetched_at=FETCHED + timedelta(hours=1)).dispose()
+    assert urls(engine, "पुराना") == []
+    assert urls(engine, "पहला") == []
+    assert urls(engine, "बदला") == [first["url"]]
+    assert urls(engine, "नया") == [first["url"]]
+
+    with Session(engine) as session, session.begin():
+        for model in (Capture, ArticleVersion, Article):
+            session.execute(delete(model))
+    assert urls(engine, "बदला") == []
+    engine.dispose()
+
+
+@pytest.mark.parametrize("query", ["", "  ।, — “ ”", '""'])
+def test_a_query_without_words_is_refused(query: str) -> None:
+    with pytest.raises(SearchError, match="no words"):
+        parse_query(query)
+
+
+def test_scrapy_search_command(database_url: str) -> None:
+    archive(database_url, SUPPORT, BATTLE).dispose()
+    found = run_scrapy("search", "समर", database_url=database_url)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.splitlines() == [
+        f"{BATTLE['url']}\t{BATTLE['published_at']}\texample\t{BATTLE['title']}"
+    ]
+    phrase = run_scrapy("search", '"बिना शर्त"', "--since", "2025-06-01", "--limit", "5",
+                        database_url=database_url)
+    assert phrase.returncode == 0, phrase.stderr
+    assert [line.split("\t")[0] for line in phrase.stdout.splitlines()] == [SUPPORT["url"]]
