@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
+from scrapy.core.scraper import Scraper
 from scrapy.crawler import Crawler
 
 from crawler.items import Page
@@ -54,6 +55,12 @@ def parse_timestamp(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _close_if_idle(scraper: Scraper) -> None:
+    slot = scraper.slot
+    if slot is not None and slot.closing is not None and not slot.closing.called:
+        scraper._check_if_closing()
+
+
 class ReplaySpider(scrapy.Spider):
     name = "replay"
     custom_settings: ClassVar[dict[str, Any]] = {"ROBOTSTXT_OBEY": False}
@@ -80,6 +87,12 @@ class ReplaySpider(scrapy.Spider):
 
     def _item_done(self) -> None:
         self.in_flight.release()
+        scraper = self.crawler.engine.scraper if self.crawler.engine else None
+        if scraper is not None and scraper.slot is not None and scraper.slot.closing:
+            # Scrapy 2.19 does not check whether a closing spider has gone idle when an
+            # item from start() finishes (scrapy/scrapy#7029), so Ctrl-C waited forever:
+            # check once this item has left the scraper.
+            asyncio.get_running_loop().call_later(0.1, _close_if_idle, scraper)
 
     async def start(self) -> AsyncIterator[Page]:
         for page in self.pages():
