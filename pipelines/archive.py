@@ -9,17 +9,20 @@ write at once from creating duplicates.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crawler.items import Page
+from crawler.sources import NewsSource
 from pipelines.models import Article, ArticleVersion, Capture, CrawlRun, Source, utcnow
+from pipelines.stories import link_story, lock_story_index
 
 
 def body_hash(body: bytes) -> str | None:
@@ -28,6 +31,16 @@ def body_hash(body: bytes) -> str | None:
 
 def to_utc(iso: str | None) -> datetime | None:
     return datetime.fromisoformat(iso).astimezone(UTC) if iso else None
+
+
+@dataclass
+class KnownPage:
+    """What the archive holds of a URL: its last capture, and how to revalidate it."""
+
+    fetched_at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None  # the last capture's failure reason; None when it succeeded
 
 
 class Archive:
@@ -54,6 +67,102 @@ class Archive:
                 .values(finished_at=utcnow(), status=status, finish_reason=reason, stats=stats)
             )
 
+    # What the live crawl reads --------------------------------------------------------
+
+    def register_sources(self, sources: Sequence[NewsSource]) -> None:
+        """Create or update the sources-file outlets (homepage, domain, language)."""
+        with Session(self.engine) as session, session.begin():
+            for entry in sources:
+                host = urlsplit(entry.homepage).hostname or ""
+                values = {"homepage": entry.homepage, "language": entry.language,
+                          "domain": host.removeprefix("www.") or None}
+                source = session.scalar(select(Source).where(Source.name == entry.name))
+                if source is None:
+                    try:
+                        with session.begin_nested():
+                            session.add(Source(name=entry.name, **values))
+                    except IntegrityError:  # another process created it first
+                        pass
+                else:
+                    for name, value in values.items():
+                        setattr(source, name, value)
+
+    def known_pages(self, urls: Iterable[str]) -> dict[str, KnownPage]:
+        """The archive's knowledge of each URL: its latest capture (by requested URL),
+        else the article archived under it. One query per 500 URLs."""
+        urls = list(dict.fromkeys(urls))
+        found: dict[str, KnownPage] = {}
+        with Session(self.engine) as session:
+            for start in range(0, len(urls), 500):
+                chunk = urls[start:start + 500]
+                rows = session.execute(
+                    select(Capture.url, Capture.fetched_at, Capture.etag,
+                           Capture.last_modified, Capture.error)
+                    .where(Capture.url.in_(chunk))
+                    .order_by(Capture.fetched_at)
+                )
+                for url, fetched_at, etag, last_modified, error in rows:
+                    known = found.setdefault(url, KnownPage(fetched_at))
+                    known.fetched_at, known.error = fetched_at, error
+                    if error is None:  # validators of the latest good capture
+                        known.etag = etag or known.etag
+                        known.last_modified = last_modified or known.last_modified
+                articles = session.execute(
+                    select(Article.url, Article.last_seen_at).where(Article.url.in_(chunk))
+                )
+                for url, last_seen_at in articles:
+                    found.setdefault(url, KnownPage(last_seen_at))
+        return found
+
+    # What re-extraction reads ----------------------------------------------------------
+
+    def article_captures(
+        self,
+        source: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Page]:
+        """Each article's latest capture kept in a WARC file, oldest first, as a Page
+        (body not read yet); filtered by source name and fetch time (since ≤ t < until)."""
+        ranked = (
+            select(
+                Capture.id,
+                func.row_number()
+                .over(partition_by=Capture.article_id,
+                      order_by=(Capture.fetched_at.desc(), Capture.id.desc()))
+                .label("rank"),
+            )
+            .where(Capture.article_id.is_not(None), Capture.warc_file.is_not(None))
+            .subquery()
+        )
+        query = (
+            select(Capture, Source.name)
+            .join(ranked, (ranked.c.id == Capture.id) & (ranked.c.rank == 1))
+            .outerjoin(Source, Source.id == Capture.source_id)
+            .order_by(Capture.fetched_at, Capture.id)
+        )
+        if source is not None:
+            query = query.where(Source.name == source)
+        if since is not None:
+            query = query.where(Capture.fetched_at >= since)
+        if until is not None:
+            query = query.where(Capture.fetched_at < until)
+        with Session(self.engine) as session:
+            return [
+                Page(
+                    url=capture.final_url or capture.url,
+                    requested_url=capture.url if capture.final_url not in (None, capture.url)
+                    else None,
+                    fetched_at=capture.fetched_at,
+                    http_status=capture.http_status,
+                    source=name,
+                    listing=capture.listing or {},
+                    warc={"file": capture.warc_file, "offset": capture.warc_offset,
+                          "length": capture.warc_length},
+                )
+                for capture, name in session.execute(query)
+            ]
+
     # Pages ------------------------------------------------------------------------
 
     def write(self, pages: Sequence[Page], run_id: int | None) -> None:
@@ -66,6 +175,7 @@ class Archive:
 
     def _write(self, pages: Sequence[Page], run_id: int | None) -> None:
         with Session(self.engine) as session, session.begin():
+            lock_story_index(session)
             for page in pages:
                 source_id = self.source_id(session, page)
                 article_id = None
@@ -73,6 +183,8 @@ class Archive:
                     page.outcome = "failed"
                 elif page.article is not None:
                     page.outcome, article_id = self.store_article(session, page, source_id)
+                    if page.outcome in ("new", "duplicate", "updated"):
+                        link_story(session, article_id, page.article)
                 elif page.outcome is None:
                     page.outcome = "not-article"
                 session.add(self.capture(page, run_id, source_id, article_id))
@@ -139,7 +251,12 @@ class Archive:
         article.last_seen_at = max(article.last_seen_at, page.fetched_at)
         if article.content_hash == fields["content_hash"]:
             return "unchanged"
-        if page.fetched_at < article.first_seen_at:
+        # When the current text was first seen: when the previous version was replaced.
+        current_since = session.scalar(
+            select(func.max(ArticleVersion.replaced_at))
+            .where(ArticleVersion.article_id == article.id)
+        ) or article.first_seen_at
+        if page.fetched_at < current_since:
             return "unchanged"  # an older capture replayed late: not a newer version
         session.add(
             ArticleVersion(
@@ -151,7 +268,7 @@ class Archive:
                 published_at=article.published_at,
                 content_hash=article.content_hash,
                 extractor=article.extractor,
-                first_seen_at=article.first_seen_at,
+                first_seen_at=current_since,
                 replaced_at=page.fetched_at,
             )
         )

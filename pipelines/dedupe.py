@@ -12,6 +12,7 @@ import hashlib
 
 from crawler.items import Page
 from pipelines.extraction.normalize import words
+from pipelines.stories import story_signature
 from pipelines.urls import article_url
 
 
@@ -24,5 +25,7 @@ class DedupePipeline:
     def process_item(self, page: Page) -> Page:
         if page.article is not None:
             page.article["url"] = article_url(page.url, page.article.get("canonical_url"))
-            page.article["content_hash"] = content_hash(page.article["text"])
+            if "content_hash" not in page.article:  # else computed by the extraction worker
+                page.article["content_hash"] = content_hash(page.article["text"])
+                page.article["story_signature"] = story_signature(page.article["text"])
         return page

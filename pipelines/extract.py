@@ -2,73 +2,156 @@
 
 Extraction is CPU-bound, and Scrapy runs pipelines on the reactor thread: done inline it
 would stall fetching and use one core. Pages go to a process pool as bytes and come
-back as plain dicts; a semaphore bounds the pages in flight so memory stays flat.
+back as plain dicts, with the dedupe keys (content hash, story signature) already
+computed there: ~9 ms a page, a seventh of the extraction, that would otherwise run on the
+reactor. A semaphore bounds the pages in flight so memory stays flat.
 ``EXTRACT_WORKERS = 0`` extracts in-process (simplest to debug).
+
+A worker that dies (killed, out of memory, over ``EXTRACT_PAGE_CPU_SECONDS`` on one
+page) breaks the whole pool and every page in it; the pool is replaced and those pages
+are extracted again one at a time in a pool of their own, so only the page that kills
+its worker fails (``extractor-died``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import multiprocessing
 import os
+import resource
+import select
 import signal
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
-
-from scrapy.crawler import Crawler
+from typing import TYPE_CHECKING, Any
 
 from crawler.items import Page
+from pipelines.dedupe import content_hash
 from pipelines.extraction import ExtractionError, extract_page
+from pipelines.stories import story_signature
+
+if TYPE_CHECKING:  # workers import this module: keep Scrapy out of them
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
+# What workers need, imported (and warmed up) once by the forkserver they fork from.
+PRELOAD = [
+    "pipelines.extract",
+    "pipelines.extraction.html_page",
+    "pipelines.extraction.text_page",
+    "pipelines.extract_warmup",
+]
+
+_page_cpu_seconds = 0  # set in each worker by _init_worker
 
 
-def _ignore_sigint() -> None:
+def _init_worker(page_cpu_seconds: int, crawl_pid: int) -> None:
     """Workers leave Ctrl-C to the crawl process, which shuts the pool down cleanly."""
+    global _page_cpu_seconds
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # killed over its CPU limit: no core file
+    _page_cpu_seconds = page_cpu_seconds
+    threading.Thread(target=_exit_with, args=(crawl_pid,), daemon=True).start()
+
+
+def _exit_with(crawl_pid: int) -> None:
+    """End this worker when the crawl process ends, however it ends.
+
+    A crawl process killed outright (SIGKILL, the OOM killer) cannot shut its pool down,
+    and its workers would wait for tasks forever: each holds both ends of its task pipe,
+    and the forkserver's liveness pipe, so neither ever sees end-of-file.
+    """
+    try:
+        with os.fdopen(os.pidfd_open(crawl_pid)) as crawl:  # readable once it has exited
+            select.select([crawl], [], [])
+    except (AttributeError, OSError):  # gone already, or no pidfd (not Linux >= 5.3): poll
+        while _running(crawl_pid):
+            time.sleep(1)
+    os._exit(1)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def extract_to_dict(body: bytes, url: str, headers: dict[str, str]) -> dict[str, Any]:
-    """Worker entry point: the result or the failure as plain, picklable data."""
+    """The article with its dedupe keys, or the failure, as plain, picklable data."""
     try:
-        return {"article": extract_page(body, url, headers).as_dict()}
+        article = extract_page(body, url, headers).as_dict()
     except ExtractionError as exc:
         return {"error": exc.reason, "detail": exc.detail}
     except Exception as exc:  # a bug in an extractor must fail one page, not the crawl
         return {"error": "extractor-crash", "detail": f"{type(exc).__name__}: {exc}"}
+    article["content_hash"] = content_hash(article["text"])
+    article["story_signature"] = story_signature(article["text"])
+    return {"article": article}
 
 
-def create_pool(workers: int) -> Executor:
-    # forkserver: workers never inherit the reactor's threads and sockets.
+def extract_in_worker(body: bytes, url: str, headers: dict[str, str]) -> dict[str, Any]:
+    """Worker entry point: extract_to_dict within the page's CPU budget.
+
+    Python cannot interrupt a task stuck in C code (a pathological page in lxml or a
+    regex); the kernel can: past the soft RLIMIT_CPU it sends SIGXCPU, which ends the
+    worker, and the pipeline fails that page.
+    """
+    if _page_cpu_seconds:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        spent = math.ceil(usage.ru_utime + usage.ru_stime)
+        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        resource.setrlimit(resource.RLIMIT_CPU, (spent + _page_cpu_seconds, hard))
+    return extract_to_dict(body, url, headers)
+
+
+def create_pool(workers: int, page_cpu_seconds: int) -> ProcessPoolExecutor:
+    # forkserver: workers never inherit the reactor's threads and sockets, and fork from a
+    # server that imported the extractors once.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(
-        ["pipelines.extraction.html_page", "pipelines.extraction.text_page"]
+    context.set_forkserver_preload(PRELOAD)
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(page_cpu_seconds, os.getpid()),
     )
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint)
 
 
 class ExtractPipeline:
-    def __init__(self, workers: int, stats: Any) -> None:
+    def __init__(self, workers: int, page_cpu_seconds: int, stats: Any) -> None:
         self.workers = workers
+        self.page_cpu_seconds = page_cpu_seconds
         self.stats = stats
         self.pool: Executor | None = None
-        self.slots: asyncio.Semaphore | None = None
+        self.alone: Executor | None = None  # one worker, for pages caught in a broken pool
+        self.slots = asyncio.Semaphore(max(workers, 1) * 4)
+        self.alone_lock = asyncio.Lock()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        workers = crawler.settings.getint("EXTRACT_WORKERS", -1)
-        return cls((os.cpu_count() or 1) if workers < 0 else workers, crawler.stats)
+        settings = crawler.settings
+        workers = settings.getint("EXTRACT_WORKERS", -1)
+        return cls(
+            (os.cpu_count() or 1) if workers < 0 else workers,
+            settings.getint("EXTRACT_PAGE_CPU_SECONDS", 60),
+            crawler.stats,
+        )
 
     def open_spider(self) -> None:
         if self.workers:
-            self.pool = create_pool(self.workers)
-            self.slots = asyncio.Semaphore(self.workers * 4)
+            self.pool = create_pool(self.workers, self.page_cpu_seconds)
 
     def close_spider(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        for pool in (self.pool, self.alone):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = self.alone = None
 
     async def process_item(self, page: Page) -> Page:
         if page.error is not None or page.outcome is not None:
@@ -81,18 +164,42 @@ class ExtractPipeline:
         return page
 
     async def extract(self, page: Page) -> dict[str, Any]:
-        if self.pool is None or self.slots is None:
+        if self.pool is None:
             return extract_to_dict(page.body, page.url, page.headers)
         async with self.slots:
-            loop = asyncio.get_running_loop()
+            pool = self.pool
             try:
-                return await loop.run_in_executor(
-                    self.pool, extract_to_dict, page.body, page.url, page.headers
-                )
+                return await self._run(pool, page)
             except BrokenProcessPool:
-                # A worker died (out of memory, killed): this page fails, the pool restarts.
-                logger.error("extraction worker died on %s; restarting the pool", page.url)
-                self.pool.shutdown(wait=False, cancel_futures=True)
-                self.pool = create_pool(self.workers)
-                detail = "the extraction worker died on this page"
-                return {"error": "extractor-died", "detail": detail}
+                if pool is self.pool:  # the first page to see the break replaces the pool
+                    logger.error("an extraction worker died; restarting the pool")
+                    self.stats.inc_value("extract/pool_restarts")
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self.pool = create_pool(self.workers, self.page_cpu_seconds)
+            return await self._extract_alone(page)
+
+    async def _extract_alone(self, page: Page) -> dict[str, Any]:
+        """Extract a page that was in the pool when a worker died, with no other page."""
+        async with self.alone_lock:
+            if self.alone is None:
+                self.alone = create_pool(1, self.page_cpu_seconds)
+            try:
+                return await self._run(self.alone, page)
+            except BrokenProcessPool:
+                self.alone.shutdown(wait=False, cancel_futures=True)
+                self.alone = None
+        logger.error("the extraction worker died on %s", page.url)
+        limit = self.page_cpu_seconds
+        return {
+            "error": "extractor-died",
+            "detail": "the extraction worker died on this page (killed, out of memory"
+            + (f", or over EXTRACT_PAGE_CPU_SECONDS={limit}" if limit else "")
+            + "); retry it alone, or raise the limit if the page is just large",
+        }
+
+    @staticmethod
+    async def _run(pool: Executor, page: Page) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            pool, extract_in_worker, page.body, page.url, page.headers
+        )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,8 +95,14 @@ def engine(database_url: str) -> Iterator[Engine]:
 def run_scrapy(
     *args: str, database_url: str, cwd: Path = REPO, timeout: float = 300, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real ``scrapy`` command line of this project in a subprocess."""
+    """Run the real ``scrapy`` command line of this project in a subprocess.
+
+    Unless the test names a WARC_DIR, WARC files go to a fresh temporary folder, never
+    into the repository (the default beside a PostgreSQL archive is ``./warc``).
+    """
     environment = {**os.environ, "DATABASE_URL": database_url, **env}
+    if not any(arg.startswith("WARC_DIR=") for arg in args):
+        args = (*args, "-s", f"WARC_DIR={tempfile.mkdtemp(prefix='newsarchive-warc-')}")
     return subprocess.run(
         [sys.executable, "-m", "scrapy", *args],
         cwd=cwd,

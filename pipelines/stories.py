@@ -1,0 +1,216 @@
+"""Stories: the copies of one news story across outlets share ``articles.story_id``.
+
+Each article's text becomes a set of word shingles (``normalize.words``: NFC, Devanagari
+kept whole). A MinHash of that set is cut into LSH bands with the band and row counts
+datasketch's ``MinHashLSH`` picks for :data:`LSH_THRESHOLD`, and each band's hash goes
+into ``story_bands``, so the index lives in the archive: it lasts across runs and is
+shared by every process writing there. An article's candidates are the articles
+sharing one of its band hashes (one indexed query, whatever the archive's size); a
+candidate is a copy when the exact Jaccard similarity OR the containment of the shorter
+text's shingles in the longer passes its threshold (containment catches the copy that
+kept only the first paragraphs). An article that copies two stories merges them, so a
+story is a connected component of "is a copy of", whatever order the pages came in.
+Thresholds and their measurements: ``docs/near-duplicates.md``.
+
+The signature is computed before the database transaction (:func:`story_signature`, in
+the extraction worker, or the dedupe step for pages extracted elsewhere); only
+:func:`link_story` runs inside it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import zlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from datasketch import MinHash, MinHashLSH
+from sqlalchemy import Select, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from pipelines.extraction.normalize import words
+from pipelines.models import Article, StoryBand
+
+SHINGLE_WORDS = 5  # word 5-grams: same-topic stories share names and phrases, not 5-grams
+NUM_PERM = 128
+# LSH aims at this Jaccard: low, so that trimmed copies (Jaccard ~ share kept) are found.
+LSH_THRESHOLD = 0.3
+MIN_JACCARD = 0.3  # a copy with another template, dateline, headline or small edits
+MIN_CONTAINMENT = 0.7  # the shorter text's shingles found in the longer: a trimmed copy
+# Containment alone is not trusted below this many shingles: a 10-word snippet is
+# "contained" in every article that quotes it.
+MIN_CONTAINED_SHINGLES = 30
+
+_LSH = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
+BANDS: Sequence[tuple[int, int]] = _LSH.hashranges  # (start, end) of each band's rows
+# The lead's bands: near-identical leads (Jaccard ~0.8 after a new dateline) collide in
+# one of 6 bands of 4 rows 96% of the time; unrelated leads (~0.01) once in 10^7.
+LEAD_WORDS = 60
+LEAD_MIN_LINE_WORDS = 30  # the lead starts at the first line this long (not a headline)
+LEAD_BANDS: Sequence[tuple[int, int]] = [(i * 4, i * 4 + 4) for i in range(6)]
+# Transaction-level PostgreSQL advisory lock key for the story index ("stories" in ASCII).
+INDEX_LOCK_KEY = int.from_bytes(b"stories", "big")
+
+
+def _tokens(text: str) -> list[bytes]:
+    return [w.encode("utf-8") for w in words(text)]
+
+
+def _shingles(tokens: list[bytes]) -> set[int]:
+    # CRC-32: 32 bits are plenty for sets of a few thousand shingles, and it is the
+    # fastest stable hash at hand (MinHash mixes its input again).
+    if len(tokens) < SHINGLE_WORDS:
+        return {zlib.crc32(b" ".join(tokens))} if tokens else set()
+    return {
+        zlib.crc32(b" ".join(tokens[i : i + SHINGLE_WORDS]))
+        for i in range(len(tokens) - SHINGLE_WORDS + 1)
+    }
+
+
+def shingles(text: str) -> set[int]:
+    """Hashes of the text's word shingles (the whole text if shorter than one)."""
+    return _shingles(_tokens(text))
+
+
+def band_hashes(shingle_set: Iterable[int], bands: Sequence[tuple[int, int]]) -> list[int]:
+    """One signed 64-bit hash per LSH band of the set's MinHash (empty for an empty set)."""
+    values = sorted(shingle_set)
+    if not values:
+        return []
+    minhash = MinHash(num_perm=NUM_PERM, hashfunc=int)
+    minhash.update_batch(values)
+    return [
+        int.from_bytes(
+            hashlib.blake2b(minhash.hashvalues[start:end].tobytes(), digest_size=8).digest(),
+            "little",
+            signed=True,
+        )
+        for start, end in bands
+    ]
+
+
+def story_signature(text: str) -> dict[str, list[int]]:
+    """What linking needs, as plain data carried on the page: shingles and band hashes.
+
+    The bands of the whole text come first, then those of its lead (the first
+    :data:`LEAD_WORDS` words of the body), which a copy trimmed to its first paragraphs
+    shares even when its Jaccard with the full story is too low for the whole-text bands.
+    """
+    shingle_set = shingles(text)
+    bands = band_hashes(shingle_set, BANDS)
+    if bands:
+        bands += band_hashes(_shingles(_lead(text)), LEAD_BANDS)
+    return {"shingles": sorted(shingle_set), "bands": bands}
+
+
+def _lead(text: str) -> list[bytes]:
+    """The first words of the body: short opening lines (a headline the extractor kept,
+    a dateline or byline on its own line) are skipped, as a copy may lack them."""
+    lines = text.splitlines()
+    first = next(
+        (i for i, line in enumerate(lines) if len(words(line)) >= LEAD_MIN_LINE_WORDS), 0
+    )
+    return _tokens("\n".join(lines[first:]))[:LEAD_WORDS]
+
+
+def is_copy(a: set[int], b: set[int]) -> bool:
+    """Exact check of an LSH candidate: Jaccard, or containment of the shorter text."""
+    if not a or not b:
+        return False
+    common = len(a & b)
+    if common / (len(a) + len(b) - common) >= MIN_JACCARD:
+        return True
+    shorter = min(len(a), len(b))
+    return shorter >= MIN_CONTAINED_SHINGLES and common / shorter >= MIN_CONTAINMENT
+
+
+def lock_story_index(session: Session) -> None:
+    """Serialise story linking between processes until this transaction ends.
+
+    Without it, two PostgreSQL transactions (READ COMMITTED) inserting copies of one
+    story at once each miss the other's uncommitted bands and start two stories. The
+    lock is taken at the start of the batch, before any row is written, so it cannot
+    deadlock against a wait on another writer's row. SQLite's writers are already
+    serialised by ``BEGIN IMMEDIATE``.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(INDEX_LOCK_KEY)))
+
+
+def link_story(session: Session, article_id: int, fields: dict[str, Any]) -> int:
+    """Index a new or changed article and give it (and what it bridges) one story id.
+
+    ``fields`` is the page's article, with its ``story_signature`` (computed here only
+    for a page that skipped the extract and dedupe steps). An exact duplicate
+    keeps the story of its original (same text, same copies). A changed article's old
+    bands are replaced; it stays in its story and joins the stories its new text
+    copies (a story is never split).
+    """
+    article = session.get(Article, article_id)
+    assert article is not None
+    if article.duplicate_of_id is not None and article.story_id is not None:
+        return article.story_id
+    signature = fields.get("story_signature") or story_signature(fields["text"])
+    bands = signature["bands"]
+    session.execute(delete(StoryBand).where(StoryBand.article_id == article_id))
+    if bands:
+        session.execute(
+            insert(StoryBand),
+            [{"band": band, "hash": value, "article_id": article_id}
+             for band, value in enumerate(bands)],
+        )
+    own = set(signature["shingles"])
+    stories = set(_copied_stories(session, article_id, article.story_id, bands, own))
+    if article.story_id is not None:
+        stories.add(article.story_id)
+    story_id = min(stories, default=article_id)
+    merged = stories - {story_id}
+    if merged:
+        session.execute(
+            update(Article).where(Article.story_id.in_(merged)).values(story_id=story_id)
+        )
+    article.story_id = story_id
+    session.flush()
+    return story_id
+
+
+@functools.cache
+def candidates_query(bands: int) -> Select[tuple[int, int | None]]:
+    """The articles (and their stories) sharing a band hash: parameters ``h0``.. ``hN``.
+
+    An OR of (band, hash) pairs, not a row-value ``IN``: SQLite plans that as a scan of
+    the whole table, but each OR term as a search of the primary key (a "MULTI-INDEX
+    OR"), as PostgreSQL does (a BitmapOr of index scans). Built once per band count:
+    building the expression costs more than running it.
+    """
+    match = or_(*(and_(StoryBand.band == band, StoryBand.hash == bindparam(f"h{band}"))
+                  for band in range(bands)))
+    return (
+        select(StoryBand.article_id, Article.story_id)
+        .join(Article, Article.id == StoryBand.article_id)
+        .where(match)
+        .distinct()
+        .order_by(Article.story_id, StoryBand.article_id)
+    )
+
+
+def band_parameters(bands: list[int]) -> dict[str, int]:
+    return {f"h{band}": value for band, value in enumerate(bands)}
+
+
+def _copied_stories(
+    session: Session, article_id: int, story_id: int | None, bands: list[int], own: set[int]
+) -> Iterable[int]:
+    """The other stories with a member that this text copies (one member is enough)."""
+    if not bands:
+        return
+    candidates = session.execute(candidates_query(len(bands)), band_parameters(bands)).all()
+    confirmed = {story_id}
+    for candidate_id, candidate_story in candidates:
+        if candidate_id == article_id or candidate_story in confirmed:
+            continue
+        text = session.scalar(select(Article.text).where(Article.id == candidate_id))
+        if is_copy(own, shingles(text or "")):
+            confirmed.add(candidate_story)
+            yield candidate_story

@@ -1,0 +1,330 @@
+"""Stories: copies of one story across outlets share a story id; distinct stories never do.
+
+Copies are made the way outlets make them, from the seeds' real text: another site's HTML
+template with another headline and a wire dateline, a copy trimmed to its first
+paragraphs, a sub-edited copy. Pages go through the real extraction and dedupe steps and
+the real archive writer, or through real ``scrapy crawl replay`` processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import random
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from crawler.items import Page
+from pipelines.archive import Archive
+from pipelines.database import open_database
+from pipelines.dedupe import DedupePipeline
+from pipelines.extract import extract_to_dict
+from pipelines.models import Article, CrawlRun, StoryBand
+from tests.conftest import SEEDS, reset_postgres, run_scrapy
+
+SEED_FILES = sorted(SEEDS.glob("*.txt"))
+FETCHED_AT = datetime(2025, 8, 14, 6, 0, tzinfo=UTC)
+
+TEMPLATE = """<!DOCTYPE html><html lang="hi"><head><meta charset="utf-8">
+<title>{title} | {site}</title>
+<meta property="og:type" content="article">
+<meta property="article:published_time" content="{published}">
+</head><body>
+<header class="{css}-top"><nav><a href="/">होम</a> <a href="/desh">देश</a>
+<a href="/videsh">विदेश</a> <a href="/khel">खेल</a></nav></header>
+<div class="{css}-wrap"><article class="{css}-story"><h1>{title}</h1>
+{paragraphs}
+</article>
+<aside class="{css}-side"><h3>यह भी पढ़ें</h3><ul><li><a href="/a">शेयर बाजार में तेजी</a></li>
+<li><a href="/b">मानसून ने दी दस्तक</a></li></ul></aside></div>
+<footer>© 2025 {site}. सर्वाधिकार सुरक्षित.</footer></body></html>
+"""
+DATELINE = "नई दिल्ली, 13 अगस्त (आईएएनएस)। "
+
+
+@functools.cache
+def seed_text(number: int) -> tuple[str, list[str]]:
+    """(title, paragraphs) of a seed as the text-page extractor reads it."""
+    path = SEED_FILES[number]
+    article = extract_to_dict(path.read_bytes(), path.as_uri(), {"content-type": "text/plain"})
+    title, body = article["article"]["title"], article["article"]["text"]
+    return title, [p for p in body.split("\n") if p.strip()]
+
+
+def html_page(site: str, title: str, paragraphs: list[str], published: str) -> bytes:
+    return TEMPLATE.format(
+        site=site, css=site.split(".")[0], title=title, published=published,
+        paragraphs="\n".join(f"<p>{p}</p>" for p in paragraphs),
+    ).encode("utf-8")
+
+
+def sub_edit(paragraphs: list[str]) -> list[str]:
+    """A sub-editor's pass: one sentence dropped, a few words changed."""
+    edited = [p.replace("ने कहा", "ने बताया").replace("लेकिन", "मगर") for p in paragraphs]
+    sentences = edited[1].split("।")
+    edited[1] = "।".join(sentences[:1] + sentences[2:])
+    return edited
+
+
+def copies(number: int) -> dict[str, tuple[str, bytes, str]]:
+    """Kind -> (URL, body, content type): a seed and its copies on three other outlets."""
+    title, paragraphs = seed_text(number)
+    day = f"2024-01-{10 + number:02d}"  # before every seed's own date
+    trimmed = paragraphs[: max(2, len(paragraphs) * 35 // 100)]
+    return {
+        "original": (
+            f"https://seed.example/{number}.txt",
+            SEED_FILES[number].read_bytes(),
+            "text/plain; charset=utf-8",
+        ),
+        "other template, headline, dateline": (
+            f"https://wire-one.example/world/{number}.html",
+            html_page("wire-one.example", f"बड़ी खबर: {title[:30]} ...",
+                      [DATELINE + paragraphs[0], *paragraphs[1:]], f"{day}T09:00:00+05:30"),
+            "text/html; charset=utf-8",
+        ),
+        "trimmed": (
+            f"https://short-news.example/n/{number}.html",
+            html_page("short-news.example", title, trimmed, f"{day}T10:00:00+05:30"),
+            "text/html; charset=utf-8",
+        ),
+        "edited": (
+            f"https://desk.example/story-{number}.html",
+            html_page("desk.example", title, sub_edit(paragraphs), f"{day}T08:00:00+05:30"),
+            "text/html; charset=utf-8",
+        ),
+    }
+
+
+@functools.cache
+def extracted(url: str, body: bytes, content_type: str) -> Page:
+    """A page through the real extraction and dedupe steps (cached: copy before use)."""
+    page = Page(url=url, fetched_at=FETCHED_AT, body=body,
+                headers={"content-type": content_type}, source=urlsplit(url).hostname)
+    result = extract_to_dict(body, url, page.headers)
+    assert "article" in result, result
+    page.article = result["article"]
+    return DedupePipeline().process_item(page)
+
+
+def fresh_page(url: str, body: bytes, content_type: str) -> Page:
+    page = extracted(url, body, content_type)
+    return dataclasses.replace(page, article=dict(page.article or {}), outcome=None)
+
+
+def expected_stories(numbers: range = range(5)) -> set[frozenset[str]]:
+    return {frozenset(url for url, _, _ in copies(n).values()) for n in numbers}
+
+
+def stories_of(archive: Archive) -> set[frozenset[str]]:
+    """The archive's stories, each as the set of its articles' URLs."""
+    groups: dict[int, set[str]] = defaultdict(set)
+    with Session(archive.engine) as session:
+        for url, story_id in session.execute(select(Article.url, Article.story_id)):
+            assert story_id is not None, f"{url} has no story"
+            groups[story_id].add(url)
+    return {frozenset(urls) for urls in groups.values()}
+
+
+def write_in_order(database_url: str, pages: list[tuple[str, bytes, str]]) -> Archive:
+    """Archive the pages one transaction each, in this order of arrival."""
+    archive = Archive(open_database(database_url))
+    for minute, page in enumerate(pages):
+        arrival = FETCHED_AT + timedelta(minutes=minute)
+        archive.write([dataclasses.replace(fresh_page(*page), fetched_at=arrival)], None)
+    return archive
+
+
+def test_copies_across_outlets_share_a_story_and_the_five_seeds_stay_five(
+    database_url: str,
+) -> None:
+    archive = Archive(open_database(database_url))
+    pages = [fresh_page(*page) for n in range(5) for page in copies(n).values()]
+    # The same text again under another URL: an exact duplicate of the first seed.
+    duplicate = fresh_page("https://mirror.example/0.txt", *copies(0)["original"][1:])
+    archive.write([*pages, duplicate], None)
+    assert duplicate.outcome == "duplicate"
+
+    expected = expected_stories()
+    zero = next(story for story in expected if copies(0)["original"][0] in story)
+    assert stories_of(archive) == (expected - {zero}) | {zero | {duplicate.url}}
+
+    with Session(archive.engine) as session:
+        rows = session.execute(
+            text("SELECT story_id, first_source, first_published_at, copies, outlets "
+                 "FROM stories ORDER BY story_id")
+        ).all()
+        assert len(rows) == 5
+        assert [(r.copies, r.outlets) for r in rows] == [(5, 5), (4, 4), (4, 4), (4, 4), (4, 4)]
+        # The first published copy is the sub-edited one (08:00, before the others).
+        assert {r.first_source for r in rows} == {"desk.example"}
+        assert sorted(r.first_published_at for r in rows) == [
+            f"2024-01-{10 + n:02d}T08:00:00+05:30" for n in range(5)
+        ]
+        representatives = session.execute(
+            text("SELECT story_id, url FROM representative_articles")
+        ).all()
+        assert sorted(url for _, url in representatives) == sorted(
+            copies(n)["edited"][0] for n in range(5)
+        )
+        agencies = dict(session.execute(select(Article.url, Article.wire_agency)).all())
+    # The two IANS seeds state their agency; every wire-one copy carries an IANS dateline.
+    assert agencies[copies(0)["original"][0]] == "IANS"
+    assert agencies[copies(4)["original"][0]] == "IANS"
+    assert {agencies[copies(n)["other template, headline, dateline"][0]] for n in range(5)} == {
+        "IANS"
+    }
+    archive.engine.dispose()
+
+
+def fresh_database(database_url: str, tmp_path: Path, name: str) -> str:
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / name}.sqlite"
+    reset_postgres(database_url)
+    return database_url
+
+
+def test_the_order_of_arrival_does_not_change_which_pages_end_up_together(
+    database_url: str, tmp_path: Path
+) -> None:
+    pages = [page for n in (0, 4) for page in copies(n).values()]
+    title, paragraphs = seed_text(4)
+    half = len(paragraphs) // 2
+    full, head, tail = (  # the two halves share nothing; the full story copies both
+        (f"https://halves.example/{part}.html",
+         html_page("halves.example", title, body, "2025-08-20T08:00:00+05:30"),
+         "text/html; charset=utf-8")
+        for part, body in (("full", paragraphs), ("head", paragraphs[:half]),
+                           ("tail", paragraphs[half:]))
+    )
+    expected = {
+        next(s for s in expected_stories(range(5)) if copies(0)["original"][0] in s),
+        next(s for s in expected_stories(range(5)) if copies(4)["original"][0] in s)
+        | {full[0], head[0], tail[0]},
+    }
+
+    # The halves alone are two stories; the full copy arriving later merges them.
+    archive = write_in_order(fresh_database(database_url, tmp_path, "halves"), [head, tail])
+    assert len(stories_of(archive)) == 2
+    archive.write([fresh_page(*full)], None)
+    assert stories_of(archive) == {frozenset({full[0], head[0], tail[0]})}
+    archive.engine.dispose()
+
+    shuffled = [*pages, full, head, tail]
+    random.Random(7).shuffle(shuffled)
+    orders = {
+        "as listed, bridge first": [*pages, full, head, tail],
+        "reversed, bridge last": [head, tail, *reversed(pages), full],
+        "shuffled": shuffled,
+    }
+    for name, order in orders.items():
+        archive = write_in_order(fresh_database(database_url, tmp_path, name.split(",")[0]), order)
+        assert stories_of(archive) == expected, name
+        archive.engine.dispose()
+
+
+def replay_folder(folder: Path, numbers: range, kinds: tuple[str, ...]) -> Path:
+    """A replay folder holding these copies, with a manifest naming their real URLs."""
+    folder.mkdir(parents=True)
+    manifest = []
+    for n in numbers:
+        for kind in kinds:
+            url, body, content_type = copies(n)[kind]
+            name = f"{n}-{kind.split(',')[0].replace(' ', '-')}"
+            name += ".txt" if content_type.startswith("text/plain") else ".html"
+            (folder / name).write_bytes(body)
+            manifest.append({"file": name, "url": url, "fetched_at": "2025-08-14T06:00:00Z"})
+    (folder / "manifest.jsonl").write_text("".join(json.dumps(m) + "\n" for m in manifest))
+    return folder
+
+
+def replay(folder: Path, database_url: str, *settings: str):
+    args = [arg for setting in settings for arg in ("-s", setting)]
+    result = run_scrapy("crawl", "replay", "-a", f"path={folder}", "-s", "EXTRACT_WORKERS=0",
+                        *args, database_url=database_url)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def snapshot(archive: Archive) -> dict[str, object]:
+    with Session(archive.engine) as session:
+        return {
+            "articles": sorted(session.execute(
+                select(Article.url, Article.story_id, Article.version, Article.content_hash)
+            ).all()),
+            "bands": sorted(session.execute(
+                select(StoryBand.article_id, StoryBand.band, StoryBand.hash)
+            ).all()),
+        }
+
+
+def test_replaying_twice_changes_nothing(database_url: str, tmp_path: Path) -> None:
+    folder = replay_folder(tmp_path / "pages", range(5), tuple(copies(0)))
+    replay(folder, database_url)
+    archive = Archive(open_database(database_url))
+    assert stories_of(archive) == expected_stories()
+    before = snapshot(archive)
+
+    replay(folder, database_url)
+    assert snapshot(archive) == before
+    with Session(archive.engine) as session:
+        stats = session.scalars(select(CrawlRun.stats).order_by(CrawlRun.id.desc())).first()
+    assert stats is not None and stats["archive/outcome/unchanged"] == 20
+    assert "archive/outcome/new" not in stats and "archive/outcome/updated" not in stats
+    archive.engine.dispose()
+
+
+def wait_until_both_writers_wait(database_url: str, deadline: float) -> None:
+    """Block until two other PostgreSQL sessions are waiting for a lock."""
+    archive = Archive(open_database(database_url))
+    with archive.engine.connect() as connection:
+        while time.monotonic() < deadline:
+            waiting = connection.execute(
+                text("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
+            ).scalar_one()
+            if waiting >= 2:
+                break
+            connection.rollback()
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the two crawler processes never both reached their batch")
+    archive.engine.dispose()
+
+
+def test_two_crawler_processes_writing_at_once_still_link_copies(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Each process writes its copies in one batch; on PostgreSQL both batches are held
+    at the same point until both have started, so neither sees the other's work."""
+    originals = replay_folder(tmp_path / "originals", range(5), ("original",))
+    reprints = replay_folder(
+        tmp_path / "reprints", range(5), ("other template, headline, dateline", "trimmed")
+    )
+    archive = Archive(open_database(database_url))  # schema created before both start
+    one_batch = ("STORE_BATCH_SIZE=1000", "STORE_FLUSH_SECONDS=600")
+    postgres = archive.engine.dialect.name == "postgresql"
+    with archive.engine.connect() as barrier, ThreadPoolExecutor(2) as pool:
+        if postgres:  # each batch stops at its first capture row until released
+            barrier.execute(text("LOCK TABLE captures IN EXCLUSIVE MODE"))
+        runs = [pool.submit(replay, folder, database_url, *one_batch)
+                for folder in (originals, reprints)]
+        if postgres:
+            wait_until_both_writers_wait(database_url, time.monotonic() + 120)
+        barrier.commit()
+        for run in runs:
+            run.result()
+    expected = {
+        frozenset(url for kind, (url, _, _) in copies(n).items() if kind != "edited")
+        for n in range(5)
+    }
+    assert stories_of(archive) == expected
+    archive.engine.dispose()
+
