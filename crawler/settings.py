@@ -1,7 +1,7 @@
 """Scrapy settings: how the components are composed, and their defaults.
 
-Every value here can be overridden the ordinary Scrapy ways (``-s NAME=VALUE``, a
-spider's ``custom_settings``, ``SCRAPY_NAME`` environment variables).
+Every value here can be overridden the ordinary Scrapy ways (``-s NAME=VALUE`` on the
+command line, a spider's ``custom_settings``).
 """
 
 BOT_NAME = "newsarchive"
