@@ -431,7 +431,7 @@ class NewsNetwork(FixtureNetwork):
         self.article(site, "/news/flaky-story-12345.html", corpus_page(1), fail_first=1)
         self.article(site, "/news/throttled-story-12346.html", corpus_page(2), fail_first=1,
                      fail_status=429, fail_headers={"Retry-After": "1"})
-        site.add("/news/slow-story-12347.html", corpus_page(3), delay=4)
+        site.add("/news/slow-story-12347.html", corpus_page(3), delay=15)
         latin = ("<html><head><title>Caf\xe9 cr\xe8me story</title></head><body><article>"
                  + "<p>Un caf\xe9 cr\xe8me \xe0 la terrasse, na\xefve r\xe9sum\xe9. </p>" * 40
                  + "</article></body></html>")
