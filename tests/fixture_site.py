@@ -34,9 +34,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-REPO = Path(__file__).resolve().parent.parent
-SEEDS = REPO / "seeds"
-CORPUS_HTML = REPO.parent / "shared" / "corpus" / "wcxb-articles" / "html"
+from tests.conftest import CORPUS, SEEDS
+
+CORPUS_HTML = CORPUS / "html"
 HTML = "text/html; charset=utf-8"
 NOW = datetime.now(UTC).replace(microsecond=0)
 PAGE_DATE = NOW - timedelta(days=2)  # Last-Modified of every page

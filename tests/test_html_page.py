@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import statistics
-from pathlib import Path
 
 import pytest
 
 from pipelines.extraction import extract_page
 from pipelines.extraction.html_page import EXTRACTOR, extract_html
 from pipelines.extraction.metadata import clean_authors, strip_site
-
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "wcxb-articles"
+from tests.conftest import CORPUS
 
 BODY = "\n".join(
     f"<p>Paragraph {i} of the story tells readers about the council meeting, the budget "
