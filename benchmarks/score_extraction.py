@@ -27,10 +27,10 @@ import trafilatura
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.corpus import CORPUS as DEFAULT_CORPUS  # noqa: E402
 from pipelines.extraction import ExtractionError, extract_page  # noqa: E402
 from pipelines.extraction.normalize import words  # noqa: E402
 
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "wcxb-articles"
 _MARK_START = "<!-- results:start -->"
 _MARK_END = "<!-- results:end -->"
 

@@ -22,13 +22,14 @@ from pathlib import Path
 
 from datasketch import MinHashLSH
 
+from benchmarks.corpus import CORPUS as CORPUS_ROOT
 from pipelines import stories
 from pipelines.extraction import decode_text_page
 from pipelines.extraction.text_page import extract_text_page
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
-CORPUS = REPO.parent / "shared" / "corpus" / "wcxb-articles" / "ground-truth"
+CORPUS = CORPUS_ROOT / "ground-truth"
 
 HEADERS = [
     ["होम", "देश", "विदेश", "मनोरंजन", "Advertisement"],

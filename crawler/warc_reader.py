@@ -32,8 +32,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 from warcio.timeutils import iso_date_to_datetime
 
-from crawler.items import Page
-from crawler.spiders.news import lower_headers
+from crawler.items import Page, lower_headers
 from crawler.warc import DIGESTS, PAGE_FIELD, PAGE_FIELDS, SOFTWARE, DigestIndex
 
 WARC_SUFFIXES = (".warc", ".warc.gz")

@@ -37,8 +37,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.items import Page
-from crawler.spiders.news import lower_headers
+from crawler.items import Page, lower_headers
 from crawler.warc import PAGE_FIELD, warc_dir
 from crawler.warc_reader import WarcReader
 from pipelines.database import open_database

@@ -49,7 +49,7 @@ from crawler.discovery import (
     parse_listing,
     sitemaps_in_robots,
 )
-from crawler.items import Page
+from crawler.items import Page, lower_headers
 from crawler.lock import LockHeld, RunLock, lock_path
 from crawler.sources import NewsSource, SourcesError, load_sources
 from pipelines.archive import Archive, KnownPage, to_utc
@@ -82,13 +82,6 @@ def merge_listing(listing: dict[str, Any], other: dict[str, Any]) -> None:
         if name not in listing:
             listing[name] = value
             listing.setdefault("field_from", {})[name] = other.get("from")
-
-
-def lower_headers(response: Response) -> dict[str, str]:
-    return {
-        key.decode("latin-1").lower(): b", ".join(values).decode("latin-1")
-        for key, values in response.headers.items()
-    }
 
 
 def charset_problem(body: bytes, content_type: str) -> str | None:
