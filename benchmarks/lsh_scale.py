@@ -37,9 +37,9 @@ from sqlalchemy.orm import Session
 from crawler.items import Page
 from pipelines.archive import Archive
 from pipelines.database import mask_url, open_database
-from pipelines.dedupe import content_hash
+from pipelines.dedupe_keys import content_hash, story_signature
 from pipelines.models import Article, StoryBand
-from pipelines.stories import band_parameters, candidates_query, story_signature
+from pipelines.stories import band_parameters, candidates_query
 
 CONSONANTS = "कखगघचछजझटठडढणतथदधनपफबभमयरलवशसह"
 VOWEL_SIGNS = ["", "ा", "ि", "ी", "ु", "ू", "े", "ै", "ो", "ौ", "ं"]

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdxj_indexer import CDXJIndexer
-
 INDEXED_RECORDS = "response,revisit"
 
 
@@ -26,6 +24,10 @@ def cdxj_path(warc: Path) -> Path:
 
 def write_cdxj(warc: Path) -> Path:
     """Index one WARC file; the index names the file relative to its folder."""
+    # Imported when a file is indexed, not by every crawl: cdxj-indexer brings requests,
+    # tldextract, pyamf and pkg_resources (0.2 s and ~8 MB in the crawl process).
+    from cdxj_indexer import CDXJIndexer
+
     target = cdxj_path(warc)
     partial = target.with_name(target.name + ".part")
     CDXJIndexer(

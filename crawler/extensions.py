@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
@@ -31,6 +32,31 @@ def format_summary(spider: str, stats: Mapping[str, Any]) -> str:
             "SELECT url, error, error_detail FROM captures WHERE outcome = 'failed')"
         )
     return "\n".join(lines)
+
+
+class PromptClose:
+    """Closes the spider as soon as its last item is done, not up to 5 s later.
+
+    Scrapy looks for an idle spider when a request or response moves, else on a 5 s
+    heartbeat; an item finishing in the pipelines (extraction takes a while) moves
+    nothing, so a crawl whose last step is an item sat idle until the heartbeat: a
+    tenth of a 2000-page replay. Once the item has left the scraper, this wakes the
+    engine, which closes the spider if nothing else is left.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(self.item_done, signal=signal)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PromptClose:
+        return cls(crawler)
+
+    def item_done(self) -> None:
+        slot = getattr(self.crawler.engine, "_slot", None)  # private: without it, 5 s
+        if slot is not None:
+            asyncio.get_running_loop().call_later(0.1, slot.nextcall.schedule)
 
 
 class RunSummary:

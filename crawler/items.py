@@ -7,6 +7,7 @@ in worker processes and lets tests build pages without Scrapy.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -42,9 +43,20 @@ class Page:
     # Filled by the pipelines.
     article: dict[str, Any] | None = None  # Extracted.as_dict() plus dedupe keys
     outcome: str | None = None
+    # What the archive records of the body once the bytes are dropped (drop_body).
+    body_length: int | None = None
+    body_sha256: str | None = None
 
     def __repr__(self) -> str:  # Scrapy logs items: never dump the body
         return f"Page({self.url!r}, outcome={self.outcome!r}, error={self.error!r})"
+
+    def drop_body(self) -> None:
+        """Keep the body's length and sha256, not its bytes: a page waiting in a store
+        batch need not hold its HTML (200 pages of a batch: ~30 MB)."""
+        if self.body:
+            self.body_length = len(self.body)
+            self.body_sha256 = hashlib.sha256(self.body).hexdigest()
+            self.body = b""
 
     def fail(self, reason: str, detail: str) -> Page:
         self.error, self.error_detail = reason, detail

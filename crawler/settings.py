@@ -22,6 +22,7 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 300,
 }
 EXTENSIONS = {
+    "crawler.extensions.PromptClose": 800,
     "crawler.extensions.RunSummary": 900,
 }
 EXTRACT_WORKERS = -1  # worker processes for extraction: -1 = one per core, 0 = in-process

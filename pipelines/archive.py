@@ -8,25 +8,20 @@ write at once from creating duplicates.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crawler.items import Page
 from crawler.sources import NewsSource
 from pipelines.models import Article, ArticleVersion, Capture, CrawlRun, Source, utcnow
-from pipelines.stories import link_story, lock_story_index
-
-
-def body_hash(body: bytes) -> str | None:
-    return hashlib.sha256(body).hexdigest() if body else None
+from pipelines.stories import RecentShingles, link_story, lock_story_index
 
 
 def to_utc(iso: str | None) -> datetime | None:
@@ -43,12 +38,48 @@ class KnownPage:
     error: str | None = None  # the last capture's failure reason; None when it succeeded
 
 
+@dataclass
+class BatchIndex:
+    """The articles a batch's pages may meet again, loaded with one query each: by URL
+    (a revisit) and by content hash (a duplicate). The batch's own articles join as they
+    are stored, so a page can also be a revisit or a duplicate of an earlier page of it."""
+
+    by_url: dict[str, Article]
+    originals: dict[str, Any]  # content hash -> its first non-duplicate article (id, story_id)
+
+    @classmethod
+    def load(cls, session: Session, articles: Sequence[dict[str, Any]]) -> BatchIndex:
+        urls = list({fields["url"] for fields in articles})
+        hashes = list({fields["content_hash"] for fields in articles})
+        by_url: dict[str, Article] = {}
+        originals: dict[str, Any] = {}
+        for start in range(0, len(urls), 500):
+            found = session.scalars(select(Article).where(Article.url.in_(urls[start:start + 500])))
+            by_url.update((article.url, article) for article in found)
+        for start in range(0, len(hashes), 500):
+            rows = session.execute(
+                select(Article.content_hash, Article.id, Article.story_id)
+                .where(Article.content_hash.in_(hashes[start:start + 500]))
+                .where(Article.duplicate_of_id.is_(None))
+                .order_by(Article.id)
+            )
+            for row in rows:
+                originals.setdefault(row.content_hash, row)
+        return cls(by_url, originals)
+
+    def add(self, article: Article) -> None:
+        self.by_url[article.url] = article
+        if article.duplicate_of_id is None:
+            self.originals.setdefault(article.content_hash, article)
+
+
 class Archive:
     """The archive database as the pipelines see it."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._source_ids: dict[str, int] = {}
+        self.recent = RecentShingles()
 
     # Crawl runs -------------------------------------------------------------------
 
@@ -166,28 +197,49 @@ class Archive:
     # Pages ------------------------------------------------------------------------
 
     def write(self, pages: Sequence[Page], run_id: int | None) -> None:
-        """Store a batch of pages in one transaction; sets each page's outcome."""
-        try:
-            self._write(pages, run_id)
-        except Exception:
-            self._source_ids.clear()  # ids created in the rolled-back transaction
-            raise
+        """Store a batch of pages in one transaction; sets each page's outcome.
+
+        A URL archived by another process while this batch was prepared breaks the
+        unique constraint and the batch rolls back; it is written once more, where that
+        URL is now a revisit.
+        """
+        for attempt in (1, 2):
+            try:
+                self._write(pages, run_id)
+                return
+            except IntegrityError:
+                self._forget_uncommitted()
+                if attempt == 2:
+                    raise
+            except Exception:
+                self._forget_uncommitted()
+                raise
+
+    def _forget_uncommitted(self) -> None:
+        """Ids handed out in a rolled-back transaction may be given out again."""
+        self._source_ids.clear()
+        self.recent.clear()
 
     def _write(self, pages: Sequence[Page], run_id: int | None) -> None:
         with Session(self.engine) as session, session.begin():
             lock_story_index(session)
+            batch = BatchIndex.load(session, [p.article for p in pages if p.article])
+            captures = []
             for page in pages:
                 source_id = self.source_id(session, page)
                 article_id = None
                 if page.error is not None:
                     page.outcome = "failed"
                 elif page.article is not None:
-                    page.outcome, article_id = self.store_article(session, page, source_id)
+                    page.outcome, article = self.store_article(session, page, source_id, batch)
+                    article_id = article.id
                     if page.outcome in ("new", "duplicate", "updated"):
-                        link_story(session, article_id, page.article)
+                        link_story(session, article, page.article, self.recent)
                 elif page.outcome is None:
                     page.outcome = "not-article"
-                session.add(self.capture(page, run_id, source_id, article_id))
+                captures.append(self.capture(page, run_id, source_id, article_id))
+            session.flush()
+            session.execute(insert(Capture), captures)
 
     def source_id(self, session: Session, page: Page) -> int | None:
         name = page.source
@@ -211,29 +263,16 @@ class Archive:
             return session.scalar(select(Source.id).where(Source.name == name))
 
     def store_article(
-        self, session: Session, page: Page, source_id: int | None
-    ) -> tuple[str, int]:
+        self, session: Session, page: Page, source_id: int | None, batch: BatchIndex
+    ) -> tuple[str, Article]:
         fields = page.article or {}
-        existing = session.scalar(select(Article).where(Article.url == fields["url"]))
-        if existing is None:
-            try:
-                with session.begin_nested():
-                    return self._insert_article(session, page, source_id)
-            except IntegrityError:  # another process archived this URL meanwhile
-                existing = session.scalar(select(Article).where(Article.url == fields["url"]))
-        return self._revisit_article(session, existing, page), existing.id
-
-    def _insert_article(
-        self, session: Session, page: Page, source_id: int | None
-    ) -> tuple[str, int]:
-        fields = page.article or {}
-        original = session.execute(
-            select(Article.id, Article.story_id)
-            .where(Article.content_hash == fields["content_hash"])
-            .where(Article.duplicate_of_id.is_(None))
-            .order_by(Article.id)
-            .limit(1)
-        ).first()
+        existing = batch.by_url.get(fields["url"])
+        if existing is not None:
+            outcome = self._revisit_article(session, existing, page)
+            if outcome == "updated":
+                batch.add(existing)  # its new text may be the original of a later page's
+            return outcome, existing
+        original = batch.originals.get(fields["content_hash"])
         article = Article(
             source_id=source_id,
             first_seen_at=page.fetched_at,
@@ -244,7 +283,8 @@ class Archive:
         )
         session.add(article)
         session.flush()
-        return ("duplicate" if original else "new"), article.id
+        batch.add(article)
+        return ("duplicate" if original else "new"), article
 
     def _revisit_article(self, session: Session, article: Article, page: Page) -> str:
         fields = page.article or {}
@@ -298,9 +338,11 @@ class Archive:
     @staticmethod
     def capture(
         page: Page, run_id: int | None, source_id: int | None, article_id: int | None
-    ) -> Capture:
+    ) -> dict[str, Any]:
+        """The page's ``captures`` row, for one bulk insert per batch."""
+        page.drop_body()
         warc = page.warc or {}
-        return Capture(
+        return dict(
             crawl_run_id=run_id,
             source_id=source_id,
             url=page.requested_url or page.url,
@@ -309,8 +351,8 @@ class Archive:
             fetched_at=page.fetched_at,
             http_status=page.http_status,
             content_type=page.headers.get("content-type"),
-            content_length=len(page.body) if page.body else None,
-            content_hash=body_hash(page.body),
+            content_length=page.body_length,
+            content_hash=page.body_sha256,
             etag=page.headers.get("etag"),
             last_modified=page.headers.get("last-modified"),
             outcome=page.outcome or "failed",

@@ -8,17 +8,8 @@ it knows what earlier runs and other processes archived.
 
 from __future__ import annotations
 
-import hashlib
-
 from crawler.items import Page
-from pipelines.extraction.normalize import words
-from pipelines.stories import story_signature
 from pipelines.urls import article_url
-
-
-def content_hash(text: str) -> str:
-    """sha256 of the text's words: blind to white space, punctuation and Unicode form."""
-    return hashlib.sha256(" ".join(words(text)).encode("utf-8")).hexdigest()
 
 
 class DedupePipeline:
@@ -26,6 +17,8 @@ class DedupePipeline:
         if page.article is not None:
             page.article["url"] = article_url(page.url, page.article.get("canonical_url"))
             if "content_hash" not in page.article:  # else computed by the extraction worker
-                page.article["content_hash"] = content_hash(page.article["text"])
-                page.article["story_signature"] = story_signature(page.article["text"])
+                # Imported here: the crawl process needs no numpy when workers extract.
+                from pipelines.dedupe_keys import dedupe_keys
+
+                page.article.update(dedupe_keys(page.article["text"]))
         return page

@@ -20,6 +20,7 @@ from scrapy.exceptions import CloseSpider
 from crawler.items import Page
 from pipelines.archive import Archive
 from pipelines.database import DatabaseError, database_url, mask_url, open_database
+from pipelines.heap import release_freed_memory
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class StorePipeline:
         self.ticker = asyncio.create_task(self._flush_periodically())
 
     async def process_item(self, page: Page) -> Page:
+        page.drop_body()
         self.buffer.append(page)
         if len(self.buffer) >= self.batch_size:
             await self.flush()
@@ -84,6 +86,7 @@ class StorePipeline:
                 await asyncio.to_thread(self.write_one_by_one, batch)
             for page in batch:
                 self.count(page)
+            release_freed_memory()
 
     def write_one_by_one(self, batch: list[Page]) -> None:
         assert self.archive is not None
@@ -103,7 +106,6 @@ class StorePipeline:
             self.stats.inc_value("archive/failed")
             self.stats.inc_value(f"archive/failed/{page.error}")
             logger.warning("page failed (%s): %s: %s", page.error, page.url, page.error_detail)
-        page.body = b""  # stored; the item lives on in Scrapy's signals, not its bytes
 
     async def close_spider(self) -> None:
         if self.ticker is not None:

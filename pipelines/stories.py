@@ -12,20 +12,20 @@ kept only the first paragraphs). An article that copies two stories merges them,
 story is a connected component of "is a copy of", whatever order the pages came in.
 Thresholds and their measurements: ``docs/near-duplicates.md``.
 
-The signature is computed before the database transaction (:func:`story_signature`, in
-the extraction worker, or the dedupe step for pages extracted elsewhere); only
-:func:`link_story` runs inside it.
+The signature is computed before the database transaction (:mod:`pipelines.signature`,
+in the extraction worker, or the dedupe step for pages extracted elsewhere); only
+:func:`link_story` runs inside it, in the crawl process, which therefore never loads numpy.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import zlib
-from collections.abc import Iterable, Sequence
+from array import array
+from collections import OrderedDict
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from datasketch import MinHash, MinHashLSH
 from sqlalchemy import Select, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -42,8 +42,11 @@ MIN_CONTAINMENT = 0.7  # the shorter text's shingles found in the longer: a trim
 # "contained" in every article that quotes it.
 MIN_CONTAINED_SHINGLES = 30
 
-_LSH = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
-BANDS: Sequence[tuple[int, int]] = _LSH.hashranges  # (start, end) of each band's rows
+# The (bands, rows) datasketch's MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
+# chooses (by integrating false positive and negative rates with scipy, which is why the
+# number is written here rather than computed: tests/test_stories.py checks it).
+LSH_BANDS, LSH_ROWS = 37, 3
+BANDS: Sequence[tuple[int, int]] = [(i * LSH_ROWS, (i + 1) * LSH_ROWS) for i in range(LSH_BANDS)]
 # The lead's bands: near-identical leads (Jaccard ~0.8 after a new dateline) collide in
 # one of 6 bands of 4 rows 96% of the time; unrelated leads (~0.01) once in 10^7.
 LEAD_WORDS = 60
@@ -53,72 +56,30 @@ LEAD_BANDS: Sequence[tuple[int, int]] = [(i * 4, i * 4 + 4) for i in range(6)]
 INDEX_LOCK_KEY = int.from_bytes(b"stories", "big")
 
 
-def _tokens(text: str) -> list[bytes]:
-    return [w.encode("utf-8") for w in words(text)]
-
-
-def _shingles(tokens: list[bytes]) -> set[int]:
-    # CRC-32: 32 bits are plenty for sets of a few thousand shingles, and it is the
-    # fastest stable hash at hand (MinHash mixes its input again).
-    if len(tokens) < SHINGLE_WORDS:
-        return {zlib.crc32(b" ".join(tokens))} if tokens else set()
+def shingle_hashes(tokens: Sequence[str]) -> set[int]:
+    """CRC-32 of each word shingle (of the whole text if shorter than one): 32 bits are
+    plenty for sets of a few thousand shingles, and CRC-32 is the fastest stable hash at
+    hand (the MinHash mixes its input again)."""
+    encoded = [token.encode("utf-8") for token in tokens]
+    if len(encoded) < SHINGLE_WORDS:
+        return {zlib.crc32(b" ".join(encoded))} if encoded else set()
     return {
-        zlib.crc32(b" ".join(tokens[i : i + SHINGLE_WORDS]))
-        for i in range(len(tokens) - SHINGLE_WORDS + 1)
+        zlib.crc32(b" ".join(encoded[i : i + SHINGLE_WORDS]))
+        for i in range(len(encoded) - SHINGLE_WORDS + 1)
     }
 
 
 def shingles(text: str) -> set[int]:
     """Hashes of the text's word shingles (the whole text if shorter than one)."""
-    return _shingles(_tokens(text))
+    return shingle_hashes(words(text))
 
 
-def band_hashes(shingle_set: Iterable[int], bands: Sequence[tuple[int, int]]) -> list[int]:
-    """One signed 64-bit hash per LSH band of the set's MinHash (empty for an empty set)."""
-    values = sorted(shingle_set)
-    if not values:
-        return []
-    minhash = MinHash(num_perm=NUM_PERM, hashfunc=int)
-    minhash.update_batch(values)
-    return [
-        int.from_bytes(
-            hashlib.blake2b(minhash.hashvalues[start:end].tobytes(), digest_size=8).digest(),
-            "little",
-            signed=True,
-        )
-        for start, end in bands
-    ]
-
-
-def story_signature(text: str) -> dict[str, list[int]]:
-    """What linking needs, as plain data carried on the page: shingles and band hashes.
-
-    The bands of the whole text come first, then those of its lead (the first
-    :data:`LEAD_WORDS` words of the body), which a copy trimmed to its first paragraphs
-    shares even when its Jaccard with the full story is too low for the whole-text bands.
-    """
-    shingle_set = shingles(text)
-    bands = band_hashes(shingle_set, BANDS)
-    if bands:
-        bands += band_hashes(_shingles(_lead(text)), LEAD_BANDS)
-    return {"shingles": sorted(shingle_set), "bands": bands}
-
-
-def _lead(text: str) -> list[bytes]:
-    """The first words of the body: short opening lines (a headline the extractor kept,
-    a dateline or byline on its own line) are skipped, as a copy may lack them."""
-    lines = text.splitlines()
-    first = next(
-        (i for i, line in enumerate(lines) if len(words(line)) >= LEAD_MIN_LINE_WORDS), 0
-    )
-    return _tokens("\n".join(lines[first:]))[:LEAD_WORDS]
-
-
-def is_copy(a: set[int], b: set[int]) -> bool:
-    """Exact check of an LSH candidate: Jaccard, or containment of the shorter text."""
+def is_copy(a: set[int], b: Collection[int]) -> bool:
+    """Exact check of an LSH candidate: Jaccard, or containment of the shorter text.
+    ``b`` holds distinct values (a set, or the sorted array of one)."""
     if not a or not b:
         return False
-    common = len(a & b)
+    common = len(a.intersection(b))
     if common / (len(a) + len(b) - common) >= MIN_JACCARD:
         return True
     shorter = min(len(a), len(b))
@@ -138,7 +99,35 @@ def lock_story_index(session: Session) -> None:
         session.execute(select(func.pg_advisory_xact_lock(INDEX_LOCK_KEY)))
 
 
-def link_story(session: Session, article_id: int, fields: dict[str, Any]) -> int:
+class RecentShingles:
+    """Shingles of the articles this process stored last, so that confirming a candidate
+    seldom re-reads and re-tokenises its text: copies of a story tend to arrive close
+    together. Sorted uint32 arrays, ~2 KB an article; bounded, least recently used out."""
+
+    def __init__(self, size: int = 2000) -> None:
+        self.size = size
+        self.entries: OrderedDict[int, array[int]] = OrderedDict()
+
+    def get(self, article_id: int) -> array[int] | None:
+        found = self.entries.get(article_id)
+        if found is not None:
+            self.entries.move_to_end(article_id)
+        return found
+
+    def put(self, article_id: int, values: Iterable[int]) -> array[int]:
+        stored = self.entries[article_id] = array("I", values)
+        self.entries.move_to_end(article_id)
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return stored
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+def link_story(
+    session: Session, article: Article, fields: dict[str, Any], recent: RecentShingles
+) -> int:
     """Index a new or changed article and give it (and what it bridges) one story id.
 
     ``fields`` is the page's article, with its ``story_signature`` (computed here only
@@ -147,31 +136,34 @@ def link_story(session: Session, article_id: int, fields: dict[str, Any]) -> int
     bands are replaced; it stays in its story and joins the stories its new text
     copies (a story is never split).
     """
-    article = session.get(Article, article_id)
-    assert article is not None
     if article.duplicate_of_id is not None and article.story_id is not None:
         return article.story_id
-    signature = fields.get("story_signature") or story_signature(fields["text"])
+    signature = fields.get("story_signature")
+    if signature is None:  # imported here: the crawl process needs no numpy otherwise
+        from pipelines.dedupe_keys import story_signature
+
+        signature = story_signature(fields["text"])
     bands = signature["bands"]
-    session.execute(delete(StoryBand).where(StoryBand.article_id == article_id))
+    if article.story_id is not None:  # indexed before, under an older text
+        session.execute(delete(StoryBand).where(StoryBand.article_id == article.id))
     if bands:
         session.execute(
             insert(StoryBand),
-            [{"band": band, "hash": value, "article_id": article_id}
+            [{"band": band, "hash": value, "article_id": article.id}
              for band, value in enumerate(bands)],
         )
     own = set(signature["shingles"])
-    stories = set(_copied_stories(session, article_id, article.story_id, bands, own))
+    recent.put(article.id, signature["shingles"])
+    stories = set(_copied_stories(session, article.id, article.story_id, bands, own, recent))
     if article.story_id is not None:
         stories.add(article.story_id)
-    story_id = min(stories, default=article_id)
+    story_id = min(stories, default=article.id)
     merged = stories - {story_id}
     if merged:
         session.execute(
             update(Article).where(Article.story_id.in_(merged)).values(story_id=story_id)
         )
     article.story_id = story_id
-    session.flush()
     return story_id
 
 
@@ -200,7 +192,12 @@ def band_parameters(bands: list[int]) -> dict[str, int]:
 
 
 def _copied_stories(
-    session: Session, article_id: int, story_id: int | None, bands: list[int], own: set[int]
+    session: Session,
+    article_id: int,
+    story_id: int | None,
+    bands: list[int],
+    own: set[int],
+    recent: RecentShingles,
 ) -> Iterable[int]:
     """The other stories with a member that this text copies (one member is enough)."""
     if not bands:
@@ -210,7 +207,10 @@ def _copied_stories(
     for candidate_id, candidate_story in candidates:
         if candidate_id == article_id or candidate_story in confirmed:
             continue
-        text = session.scalar(select(Article.text).where(Article.id == candidate_id))
-        if is_copy(own, shingles(text or "")):
+        theirs = recent.get(candidate_id)
+        if theirs is None:
+            text = session.scalar(select(Article.text).where(Article.id == candidate_id))
+            theirs = recent.put(candidate_id, shingles(text or ""))
+        if is_copy(own, theirs):
             confirmed.add(candidate_story)
             yield candidate_story

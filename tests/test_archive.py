@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from crawler.items import Page
 from pipelines.archive import Archive
 from pipelines.database import open_database
-from pipelines.dedupe import content_hash
+from pipelines.dedupe_keys import content_hash
 from pipelines.models import Article, Capture, Source
 from pipelines.store import StorePipeline
 

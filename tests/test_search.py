@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from crawler.items import Page
 from pipelines.archive import Archive
 from pipelines.database import open_database
-from pipelines.dedupe import content_hash
+from pipelines.dedupe_keys import content_hash
 from pipelines.extraction.normalize import search_form
 from pipelines.models import Article, ArticleVersion, Capture
 from pipelines.search import Filters, SearchError, parse_query, search

@@ -12,6 +12,8 @@ import dataclasses
 import functools
 import json
 import random
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from datasketch import MinHash, MinHashLSH
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -26,9 +29,20 @@ from crawler.items import Page
 from pipelines.archive import Archive
 from pipelines.database import open_database
 from pipelines.dedupe import DedupePipeline
+from pipelines.dedupe_keys import band_hashes, content_hash, dedupe_keys, minhash
 from pipelines.extract import extract_to_dict
+from pipelines.extraction.normalize import words
 from pipelines.models import Article, CrawlRun, StoryBand
-from tests.conftest import SEEDS, reset_postgres, run_scrapy
+from pipelines.stories import (
+    BANDS,
+    LEAD_BANDS,
+    LEAD_WORDS,
+    LSH_THRESHOLD,
+    NUM_PERM,
+    shingle_hashes,
+    shingles,
+)
+from tests.conftest import REPO, SEEDS, reset_postgres, run_scrapy
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
 FETCHED_AT = datetime(2025, 8, 14, 6, 0, tzinfo=UTC)
@@ -328,3 +342,41 @@ def test_two_crawler_processes_writing_at_once_still_link_copies(
     assert stories_of(archive) == expected
     archive.engine.dispose()
 
+
+
+def test_signature_is_datasketchs_minhash_and_lsh_bit_for_bit() -> None:
+    """Band hashes stored by earlier versions (computed with datasketch) stay valid."""
+    rng = random.Random(7)
+    for size in (1, 7, 300, 4000):
+        values = sorted({rng.getrandbits(32) for _ in range(size)})
+        reference = MinHash(num_perm=NUM_PERM, hashfunc=int)
+        reference.update_batch(values)
+        assert minhash(values).tolist() == reference.hashvalues.tolist()
+    assert list(BANDS) == list(MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM).hashranges)
+
+
+def test_dedupe_keys_tokenise_once_and_agree_with_each_key_alone() -> None:
+    text = "छोटी पंक्ति\n\n" + (SEED_FILES[0].read_text(encoding="utf-8")) + "\nनई\u200d बात"
+    keys = dedupe_keys(text)
+    assert keys["content_hash"] == content_hash(text)
+    signature = keys["story_signature"]
+    assert list(signature["shingles"]) == sorted(shingles(text))
+    lead_line = next(line for line in text.splitlines() if len(words(line)) >= 30)
+    lead = words(text[text.index(lead_line):])[:LEAD_WORDS]
+    assert len(signature["bands"]) == len(BANDS) + len(LEAD_BANDS)
+    assert signature["bands"][len(BANDS):] == band_hashes(sorted(shingle_hashes(lead)), LEAD_BANDS)
+
+
+def test_the_crawl_process_loads_no_extractor_numpy_or_scipy() -> None:
+    """Extraction, numpy and scipy (~150 MB together) belong in the workers only."""
+    code = (
+        "import sys; from scrapy.utils.project import get_project_settings;"
+        "from scrapy.utils.misc import load_object; s = get_project_settings();"
+        "[load_object(p) for p in s.getdict('ITEM_PIPELINES')];"
+        "import crawler.spiders.replay, crawler.spiders.news, crawler.commands.crawl;"
+        "print(sorted(m for m in ('numpy', 'scipy', 'datasketch', 'trafilatura', 'py3langid')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from crawler.items import Page
 from pipelines.archive import Archive
 from pipelines.database import open_database
-from pipelines.dedupe import DedupePipeline, content_hash
+from pipelines.dedupe import DedupePipeline
+from pipelines.dedupe_keys import content_hash, story_signature
 from pipelines.extract import extract_to_dict
 from pipelines.models import Article, ArticleVersion, CrawlRun, StoryBand
-from pipelines.stories import story_signature
 from tests.conftest import run_scrapy
 
 URL = "https://news.example/desh/bridge-opened"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,41 +117,63 @@ class ReplaySpider(scrapy.Spider):
             yield page
 
     def pages(self) -> Iterator[Page]:
-        """Every page to replay, body not read yet; manifest problems as failed pages."""
-        folders = [self.root] if self.root.is_dir() else [self.root.parent]
-        files = sorted(self.root.rglob("*")) if self.root.is_dir() else [self.root]
-        if self.root.is_dir():
-            folders += sorted(p for p in self.root.rglob("*") if p.is_dir())
-        manifest: dict[Path, ManifestEntry] = {}
-        for folder in folders:
-            yield from self.read_manifest(folder / MANIFEST, manifest)
-        for path in files:
-            if path.is_file() and page_suffix(path):
-                yield self.page_for(path, manifest.pop(path, None))
-        for path, entry in manifest.items():
-            yield self.new_page(entry.url, path, entry.fetched_at).fail(
-                "missing-file", f"{MANIFEST} names {path}, which does not exist or is not a page"
-            )
+        """Every page to replay, body not read yet; manifest problems as failed pages.
 
-    def read_manifest(self, path: Path, into: dict[Path, ManifestEntry]) -> Iterator[Page]:
+        Streamed folder by folder, manifest line by manifest line: a 100k-page folder is
+        never held as a list of paths and entries (~65 MB), only the names the manifests
+        have given already (~10 MB), so unlisted files are not replayed twice.
+        """
+        if not self.root.is_dir():
+            entries = self.read_manifest(self.root.parent / MANIFEST)
+            entry = next((e for e in entries if not isinstance(e, Page) and e[0] == self.root),
+                         None)
+            yield self.page_for(self.root, entry[1] if entry else None)
+            return
+        named: set[str] = set()
+        for folder, subfolders, names in os.walk(self.root):
+            subfolders.sort()
+            for item in self.read_manifest(Path(folder) / MANIFEST):
+                if isinstance(item, Page):
+                    yield item
+                    continue
+                target, entry = item
+                if str(target) in named:
+                    continue
+                named.add(str(target))
+                if page_suffix(target) and target.is_file():
+                    yield self.page_for(target, entry)
+                else:
+                    yield self.new_page(entry.url, target, entry.fetched_at).fail(
+                        "missing-file",
+                        f"{MANIFEST} names {target}, which does not exist or is not a page",
+                    )
+            for name in sorted(names):
+                path = Path(folder, name)
+                if page_suffix(path) and str(path) not in named:
+                    yield self.page_for(path, None)
+
+    def read_manifest(self, path: Path) -> Iterator[tuple[Path, ManifestEntry] | Page]:
+        """(file, entry) for each line of a manifest, or a failed page for a bad line."""
         if not path.is_file():
             return
-        for number, line in enumerate(path.read_text("utf-8", "replace").splitlines(), 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-                target = (path.parent / record["file"]).resolve()
-                fetched_at = record.get("fetched_at")
-                into[target] = ManifestEntry(
-                    str(record["url"]), parse_timestamp(fetched_at) if fetched_at else None
-                )
-            except (ValueError, TypeError, KeyError) as exc:
-                yield self.new_page(f"{path.as_uri()}#line={number}", path, None).fail(
-                    "bad-manifest-line",
-                    f"{where} is not a JSON object with 'file' and 'url' ({exc}); fix the line",
-                )
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                where = f"{path}:{number}"
+                try:
+                    record = json.loads(line)
+                    target = (path.parent / record["file"]).resolve()
+                    fetched_at = record.get("fetched_at")
+                    yield target, ManifestEntry(
+                        str(record["url"]), parse_timestamp(fetched_at) if fetched_at else None
+                    )
+                except (ValueError, TypeError, KeyError) as exc:
+                    yield self.new_page(f"{path.as_uri()}#line={number}", path, None).fail(
+                        "bad-manifest-line",
+                        f"{where} is not a JSON object with 'file' and 'url' ({exc}); fix the "
+                        "line",
+                    )
 
     def page_for(self, path: Path, entry: ManifestEntry | None) -> Page:
         url = entry.url if entry else path.as_uri()
