@@ -36,6 +36,7 @@ from pipelines.heap import release_freed_memory
 
 if TYPE_CHECKING:  # workers import this module: keep Scrapy out of them
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 # What workers need, imported (and warmed up) once by the forkserver they fork from.
@@ -146,6 +147,12 @@ def create_pool(workers: int, page_cpu_seconds: int) -> ProcessPoolExecutor:
     )
 
 
+def extract_workers(settings: BaseSettings) -> int:
+    """EXTRACT_WORKERS, with -1 (the default) meaning one per core."""
+    workers = settings.getint("EXTRACT_WORKERS", -1)
+    return (os.cpu_count() or 1) if workers < 0 else workers
+
+
 def start_workers(pool: Executor, workers: int) -> None:
     """One no-op task per worker: a ProcessPoolExecutor starts a worker per task."""
     with contextlib.suppress(RuntimeError):  # the crawl closed first: nothing to start
@@ -166,9 +173,8 @@ class ExtractPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
         settings = crawler.settings
-        workers = settings.getint("EXTRACT_WORKERS", -1)
         pipeline = cls(
-            (os.cpu_count() or 1) if workers < 0 else workers,
+            extract_workers(settings),
             settings.getint("EXTRACT_PAGE_CPU_SECONDS", 60),
             crawler.stats,
         )

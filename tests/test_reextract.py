@@ -25,13 +25,13 @@ from tests.test_warc import Server, crawl_arguments, run_scrapy_after, story_rou
 
 OLD = "old-extractor/0.1"
 OLD_EXTRACTOR = f"""
-import pipelines.extract
-real_extract_page = pipelines.extract.extract_page
+import pipelines.extraction
+real_extract_page = pipelines.extraction.extract_page
 def old_extract_page(body, url, headers=None):
     result = real_extract_page(body, url, headers)
     result.text, result.extractor = result.text.split("\\n\\n")[0], {OLD!r}
     return result
-pipelines.extract.extract_page = old_extract_page
+pipelines.extraction.extract_page = old_extract_page
 """
 ALPHA = ("/gz-story.html", "/copy-story.html", "/chunked-story.html")  # one is a revisit
 BETA = ("/old-story",)  # redirected to /moved-story.html

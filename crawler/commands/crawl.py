@@ -11,12 +11,19 @@ import argparse
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
+from pipelines.extract import extract_workers, start_forkserver
+
 
 class Command(ScrapyCrawlCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
             raise UsageError("give exactly one spider: scrapy crawl replay -a path=PATH")
         assert self.crawler_process
+        assert self.settings is not None
+        if extract_workers(self.settings):
+            # The extraction workers' server loads the extractors (~3 s of CPU) on the
+            # other core while Scrapy builds the crawler, instead of after it.
+            start_forkserver()
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()

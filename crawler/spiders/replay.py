@@ -28,6 +28,7 @@ from scrapy.crawler import Crawler
 
 from crawler.items import Page
 from crawler.warc_reader import WarcReader, is_warc
+from pipelines.extract import extract_workers
 
 MANIFEST = "manifest.jsonl"
 CONTENT_TYPES = {
@@ -81,7 +82,10 @@ class ReplaySpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
         # Items from start() bypass Scrapy's download backpressure: bound them here.
-        spider.in_flight = asyncio.Semaphore(crawler.settings.getint("REPLAY_MAX_PENDING", 64))
+        pending = crawler.settings.getint("REPLAY_MAX_PENDING", -1)
+        if pending < 0:  # enough to keep every extraction worker busy, and no more
+            pending = 8 * max(extract_workers(crawler.settings), 1)
+        spider.in_flight = asyncio.Semaphore(pending)
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(spider._item_done, signal=signal)
         return spider

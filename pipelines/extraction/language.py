@@ -22,6 +22,9 @@ DEFAULT_LANGUAGES = (
 def _identifier(languages: tuple[str, ...]) -> LanguageIdentifier:
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
     identifier.set_languages(list(languages))
+    # It keeps the whole 97-language model (19 MB) for a later set_languages, which this
+    # identifier never gets: every extraction worker would carry it for nothing.
+    identifier._full_model = None
     return identifier
 
 
