@@ -2,7 +2,7 @@
 
 Extraction loads large data lazily on first use: the language model (~70 MB), jusText's
 stoplists of every language, the locales and regular expressions of dateparser (which
-htmldate calls on pages that state no date: 2 s of CPU and ~15 MB the first time).
+htmldate calls on pages that state no date).
 Loaded here, once, before any worker is forked, the workers share those pages with the
 forkserver instead of each loading its own copy (and paying the time). ``gc.freeze()``
 keeps the workers' garbage collector from writing to, and so copying, every object
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gc
 
-from htmldate.extractors import get_external_parser
+import htmldate.extractors
 from justext.core import define_stoplist
 from trafilatura.external import jt_stoplist_init
 
@@ -30,6 +30,6 @@ from the kind of flooding that struck the district twice in the last decade.</p>
 
 define_stoplist(jt_stoplist_init())
 detect_language("The city council approved the new flood defence plan on Tuesday evening.")
-get_external_parser().get_date_data("Posted on Tuesday, 3 March 2024 at noon")
+htmldate.extractors.get_external_parser().get_date_data("3 March 2024")
 extract_to_dict(SAMPLE.encode(), "https://news.example/2024/03/03/flood-plan", {})
 gc.freeze()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import statistics
+from datetime import datetime
 
+import htmldate.extractors
 import pytest
 
 from pipelines.extraction import extract_page
 from pipelines.extraction.html_page import EXTRACTOR, extract_html
+from pipelines.extraction.language import DEFAULT_LANGUAGES
 from pipelines.extraction.metadata import clean_authors, strip_site
 from tests.conftest import CORPUS
 
@@ -273,3 +276,12 @@ def test_corpus_quality_not_below_trafilatura() -> None:
         )
     assert scores["ours"][0] >= scores["trafilatura"][0]
     assert scores["ours"][1] > scores["trafilatura"][1]
+
+
+def test_htmldates_last_resort_reads_dates_in_the_archive_languages() -> None:
+    """htmldate's dateparser is limited to the archive's languages (not ~200 locales),
+    and still reads a date written out in Hindi or German."""
+    parser = htmldate.extractors.get_external_parser()
+    assert sorted(parser.languages) == sorted(DEFAULT_LANGUAGES)
+    assert parser.get_date_data("3 मार्च 2024").date_obj == datetime(2024, 3, 3)
+    assert parser.get_date_data("14. März 2023").date_obj == datetime(2023, 3, 14)
