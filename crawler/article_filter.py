@@ -77,7 +77,10 @@ def not_article_reason(
     path = unquote(urlsplit(url).path) or "/"
     if path == "/" or INDEX_PAGE_FILTER.match(path) or is_navigation_page(url):
         return "listing-url"
-    if len(words(article.get("text") or "")) < min_words:
+    count = article.get("word_count")  # counted by the extraction worker
+    if count is None:
+        count = len(words(article.get("text") or ""))
+    if count < min_words:
         return "too-short"
     if listing.get("from") != "link":
         return None  # the outlet's feed or sitemap lists it: stronger than a page's og:type

@@ -338,11 +338,12 @@ class WarcFiles:
         return self.index, self.path
 
     def _serialize(self, record: ArcWarcRecord) -> bytes:
-        """One record as one gzip member, so readers can seek to its offset. Level 6, not
-        warcio's 9: 2.5 times faster on news pages for 1% more bytes."""
+        """One record as one gzip member, so readers can seek to its offset. Level 3, not
+        warcio's 9 or even 6: on news pages 2.2 times faster than 6 for 13% more bytes,
+        and compressing is the largest cost of a live crawl's process after storing."""
         self.builder.out = out = BytesIO()
         self.builder.write_record(record)
-        return gzip.compress(out.getvalue(), compresslevel=6, mtime=0)
+        return gzip.compress(out.getvalue(), compresslevel=3, mtime=0)
 
     def _append(self, data: bytes) -> int:
         """Append whole records, or nothing: a failed write is cut off the file."""

@@ -70,7 +70,8 @@ def content_hash(text: str) -> str:
 
 
 def dedupe_keys(text: str, bands: Sequence[tuple[int, int]] = BANDS) -> dict[str, Any]:
-    """The content hash and the story signature (shingles and band hashes) of a text.
+    """The content hash, the story signature (shingles and band hashes) and the number of
+    words of a text.
 
     The bands of the whole text come first, then those of its lead (the first
     :data:`LEAD_WORDS` words of the body), which a copy trimmed to its first paragraphs
@@ -90,6 +91,7 @@ def dedupe_keys(text: str, bands: Sequence[tuple[int, int]] = BANDS) -> dict[str
     return {
         "content_hash": words_hash(tokens),
         "story_signature": {"shingles": shingle_set, "bands": hashes},
+        "word_count": len(tokens),  # for the article filter, which needs no more
     }
 
 

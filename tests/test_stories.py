@@ -359,6 +359,7 @@ def test_dedupe_keys_tokenise_once_and_agree_with_each_key_alone() -> None:
     text = "छोटी पंक्ति\n\n" + (SEED_FILES[0].read_text(encoding="utf-8")) + "\nनई\u200d बात"
     keys = dedupe_keys(text)
     assert keys["content_hash"] == content_hash(text)
+    assert keys["word_count"] == len(words(text))
     signature = keys["story_signature"]
     assert list(signature["shingles"]) == sorted(shingles(text))
     lead_line = next(line for line in text.splitlines() if len(words(line)) >= 30)
