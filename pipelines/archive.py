@@ -239,7 +239,7 @@ class Archive:
                     page.outcome = "not-article"
                 captures.append(self.capture(page, run_id, source_id, article_id))
             session.flush()
-            session.execute(insert(Capture), captures)
+            session.execute(insert(Capture.__table__), captures)  # Core: no ORM bookkeeping
 
     def source_id(self, session: Session, page: Page) -> int | None:
         name = page.source
