@@ -147,3 +147,11 @@ def replace_section(path: Path, name: str, content: str) -> None:
     else:
         text = (text.rstrip() + "\n\n" if text.strip() else "") + block + "\n"
     path.write_text(text)
+
+
+def publish(text: str, out: Path | None, section: str) -> None:
+    """Print a result, and put it in ``section`` of the markdown file ``out`` if given."""
+    print(text)
+    if out:
+        replace_section(out, section, text)
+        print(f"results written to {out}")

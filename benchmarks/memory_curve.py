@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.corpus import REPO, write_replay_folder
-from benchmarks.measure import machine_notes, replace_section, run_measured
+from benchmarks.measure import machine_notes, publish, run_measured
 
 SCRAPED = re.compile(rb"scraped (\d+) items")
 EXPECTED_PAGES_PER_SECOND = 20  # replay on the 2-core reference machine, for the estimate
@@ -166,10 +166,7 @@ def main() -> None:
                          for s in samples)
     plot(samples, args.png, args.pages)
     text = summary(samples, args, wall, notes)
-    print(text)
-    if args.out:
-        replace_section(args.out, "memory-curve", text)
-        print(f"summary written to {args.out}")
+    publish(text, args.out, "memory-curve")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ from benchmarks.crawl_throughput import DOWNLOADER
 from benchmarks.measure import (
     Measurement,
     machine_notes,
-    replace_section,
+    publish,
     run_measured,
 )
 from tests.fixture_site import LargeSite
@@ -267,10 +267,7 @@ def main() -> None:
     finally:
         site.stop()
     markdown = report(table, args, notes)
-    print(markdown)
-    if args.out:
-        replace_section(args.out, "throughput", markdown)
-        print(f"results written to {args.out}")
+    publish(markdown, args.out, "throughput")
 
 
 if __name__ == "__main__":
