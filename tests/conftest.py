@@ -24,6 +24,19 @@ from pipelines.database import create_archive_engine
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 CORPUS = REPO.parent / "shared" / "corpus" / "wcxb-articles"
+
+
+@pytest.fixture(scope="session")
+def wcxb_corpus() -> Path:
+    """The real-page corpus with ground truth; CI must have it, elsewhere its tests skip."""
+    if not (CORPUS / "ground-truth").is_dir():
+        message = f"the WCXB corpus is not at {CORPUS} (a checkout beside ../shared)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; CI must test extraction on it")
+        pytest.skip(message)
+    return CORPUS
+
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import statistics
 from datetime import datetime
+from pathlib import Path
 
 import htmldate.extractors
-import pytest
 
 from pipelines.extraction import extract_page
 from pipelines.extraction.html_page import EXTRACTOR, extract_html
 from pipelines.extraction.language import DEFAULT_LANGUAGES
 from pipelines.extraction.metadata import clean_authors, strip_site
-from tests.conftest import CORPUS
 
 BODY = "\n".join(
     f"<p>Paragraph {i} of the story tells readers about the council meeting, the budget "
@@ -251,13 +249,8 @@ def test_extract_page_on_bytes_sets_extractor_and_paragraphs() -> None:
 # --------------------------------------------------------------------------- real pages
 
 
-def test_corpus_quality_not_below_trafilatura() -> None:
+def test_corpus_quality_not_below_trafilatura(wcxb_corpus: Path) -> None:
     """On 20 real pages: text F1 at least trafilatura's, headlines strictly better."""
-    if not (CORPUS / "ground-truth").is_dir():
-        message = f"the WCXB corpus is not at {CORPUS} (a checkout beside ../shared)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; CI must score extraction on it")
-        pytest.skip(message)
     from benchmarks.score_extraction import (
         headline_exact,
         load_pages,
@@ -266,7 +259,7 @@ def test_corpus_quality_not_below_trafilatura() -> None:
         text_precision_recall,
     )
 
-    pages = [p for p in load_pages(CORPUS, 21) if p.main_content is not None][:20]
+    pages = [p for p in load_pages(wcxb_corpus, 21) if p.main_content is not None][:20]
     scores = {}
     for name, run in (("trafilatura", run_trafilatura), ("ours", run_ours)):
         outputs = [run(p) for p in pages]
