@@ -31,7 +31,7 @@ from the kind of flooding that struck the district twice in the last decade.</p>
 define_stoplist(jt_stoplist_init())
 detect_language("The city council approved the new flood defence plan on Tuesday evening.")
 # A string no language reads as a date: dateparser loads each language's data when it
-# first tries it (0.4 s and ~20 MB, in every worker that meets such a page otherwise).
+# first tries it (0.4 s and ~8 MB, in every worker that meets such a page otherwise).
 htmldate.extractors.get_external_parser().get_date_data("no date in this line")
 extract_to_dict(SAMPLE.encode(), "https://news.example/2024/03/03/flood-plan", {})
 gc.freeze()

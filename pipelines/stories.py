@@ -147,7 +147,7 @@ def link_story(
     if article.story_id is not None:  # indexed before, under an older text
         session.execute(delete(StoryBand).where(StoryBand.article_id == article.id))
     if bands:
-        session.execute(  # Core: an ORM bulk insert costs twice as much for nothing
+        session.execute(  # Core: no ORM bookkeeping for rows nothing reads back
             insert(StoryBand.__table__),
             [{"band": band, "hash": value, "article_id": article.id}
              for band, value in enumerate(bands)],

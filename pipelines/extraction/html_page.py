@@ -61,7 +61,7 @@ def _plain_element_classes() -> None:
     that runs every time Python touches an element it has not touched yet: trafilatura
     touches most of the tree several times, and the callback cost 10% of extraction
     time. Neither trafilatura nor this project uses those classes (the extracted text
-    is the same on every page of the WCXB corpus: tests/test_extraction_quality.py).
+    is the same on every page of the WCXB corpus: docs/extraction-quality.md).
     trafilatura parses with this one module-level parser; so does ``load_html`` here.
     """
     HTML_PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
