@@ -4,6 +4,8 @@ Every value here can be overridden the ordinary Scrapy ways (``-s NAME=VALUE`` o
 command line, a spider's ``custom_settings``).
 """
 
+from scrapy.settings import default_settings
+
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -24,6 +26,13 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawler.extensions.PromptClose": 800,
     "crawler.extensions.RunSummary": 900,
+}
+# Scrapy 2.19's remote control (an HTTP endpoint that runs code in the crawl) is on by
+# default; an unattended archive crawl has no use for it. Left out of the base list, not
+# set to None: Scrapy imports every listed component, and it costs 7 MB (aiohttp).
+EXTENSIONS_BASE = {
+    name: order for name, order in default_settings.EXTENSIONS_BASE.items()
+    if name != "scrapy.extensions.remote_control.RemoteControl"
 }
 EXTRACT_WORKERS = -1  # worker processes for extraction: -1 = one per core, 0 = in-process
 EXTRACT_PAGE_CPU_SECONDS = 60  # a page over this in a worker fails (extractor-died); 0 = no limit

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.machinery
 import logging
 import math
 import multiprocessing
@@ -25,6 +26,7 @@ import os
 import resource
 import select
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -32,7 +34,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
 from crawler.items import Page
-from pipelines.heap import release_freed_memory
+from pipelines.heap import keep_heap_small, release_freed_memory
 
 if TYPE_CHECKING:  # workers import this module: keep Scrapy out of them
     from scrapy.crawler import Crawler
@@ -60,6 +62,7 @@ def _init_worker(page_cpu_seconds: int, crawl_pid: int) -> None:
     global _page_cpu_seconds
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # killed over its CPU limit: no core file
+    keep_heap_small()
     _page_cpu_seconds = page_cpu_seconds
     threading.Thread(target=_exit_with, args=(crawl_pid,), daemon=True).start()
 
@@ -131,10 +134,21 @@ def start_forkserver() -> multiprocessing.context.BaseContext:
     CPU) on its own core, so the earlier it starts, the less the crawl waits for it."""
     # forkserver: workers never inherit the reactor's threads and sockets, and fork from a
     # server that imported the extractors once.
+    keep_main_script_out_of_workers()
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
     multiprocessing.forkserver.ensure_running()
     return context
+
+
+def keep_main_script_out_of_workers() -> None:
+    """multiprocessing runs the crawl's main script again in every worker it starts (as
+    ``__mp_main__``); for the ``scrapy`` console script that imports all of Scrapy and
+    Twisted into each worker, 25 MB apiece, for nothing. A main module whose name ends
+    in ``.__main__`` is not run again (what ``python -m scrapy`` gives): name it so."""
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is None and getattr(main, "__file__", None):
+        main.__spec__ = importlib.machinery.ModuleSpec("newsarchive.__main__", None)
 
 
 def create_pool(workers: int, page_cpu_seconds: int) -> ProcessPoolExecutor:
@@ -169,6 +183,7 @@ class ExtractPipeline:
         self.alone: Executor | None = None  # one worker, for pages caught in a broken pool
         self.slots = asyncio.Semaphore(max(workers, 1) * 4)
         self.alone_lock = asyncio.Lock()
+        self.waiting_alone = 0  # pages waiting for, or in, the pool of one
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
@@ -223,15 +238,29 @@ class ExtractPipeline:
             return await self._extract_alone(page)
 
     async def _extract_alone(self, page: Page) -> dict[str, Any]:
-        """Extract a page that was in the pool when a worker died, with no other page."""
-        async with self.alone_lock:
-            if self.alone is None:
-                self.alone = create_pool(1, self.page_cpu_seconds)
-            try:
-                return await self._run(self.alone, page)
-            except BrokenProcessPool:
-                self.alone.shutdown(wait=False, cancel_futures=True)
+        """Extract a page that was in the pool when a worker died, with no other page.
+
+        The pool of one lives only while such pages wait: kept, it would hold a third
+        worker's memory (~100 MB) for the rest of the crawl.
+        """
+        self.waiting_alone += 1
+        try:
+            async with self.alone_lock:
+                return await self._run_alone(page)
+        finally:
+            self.waiting_alone -= 1
+            if not self.waiting_alone and self.alone is not None:
+                self.alone.shutdown(wait=False)
                 self.alone = None
+
+    async def _run_alone(self, page: Page) -> dict[str, Any]:
+        if self.alone is None:
+            self.alone = create_pool(1, self.page_cpu_seconds)
+        try:
+            return await self._run(self.alone, page)
+        except BrokenProcessPool:
+            self.alone.shutdown(wait=False, cancel_futures=True)
+            self.alone = None
         logger.error("the extraction worker died on %s", page.url)
         limit = self.page_cpu_seconds
         return {

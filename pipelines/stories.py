@@ -104,7 +104,7 @@ class RecentShingles:
     seldom re-reads and re-tokenises its text: copies of a story tend to arrive close
     together. Sorted uint32 arrays, ~2 KB an article; bounded, least recently used out."""
 
-    def __init__(self, size: int = 2000) -> None:
+    def __init__(self, size: int = 500) -> None:
         self.size = size
         self.entries: OrderedDict[int, array[int]] = OrderedDict()
 

@@ -84,6 +84,19 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def extraction_workers() -> set[int]:
+    """Live processes forked by this process's forkserver (its grandchildren)."""
+    everything = descendants(os.getpid())
+    return everything - {pid for pid in everything if parent(pid) == os.getpid()}
+
+
+def parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+
+
 def alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -220,3 +233,62 @@ def test_a_page_that_kills_its_worker_fails_alone(tmp_path: Path, database_url: 
     assert (huge.outcome, huge.error) == ("failed", "extractor-died")
     assert "EXTRACT_PAGE_CPU_SECONDS=1" in (huge.error_detail or "")
     assert {c.outcome for c in captures.values()} == {"new"}
+
+
+def test_after_a_worker_dies_the_crawl_keeps_only_its_configured_workers() -> None:
+    """The pages caught in the broken pool are extracted again in an extra pool of one;
+    once they are done, that extra worker goes, so a crash does not cost a worker's
+    memory for the rest of the crawl."""
+    pipeline = ExtractPipeline.from_crawler(get_crawler(settings_dict={"EXTRACT_WORKERS": 2}))
+    caught = [Page(url="file:///huge.html", fetched_at=FETCHED_AT, body=huge_page(),
+                   headers=dict(HTML))]
+    caught += [Page(url=url, fetched_at=FETCHED_AT, body=body, headers=dict(HTML))
+               for url, body in corpus_pages(5)]
+    later = [Page(url=url, fetched_at=FETCHED_AT, body=body, headers=dict(HTML))
+             for url, body in corpus_pages(12)[5:]]
+
+    async def crawl() -> set[int]:
+        pipeline.open_spider()
+        try:
+            extracting = asyncio.gather(*(pipeline.process_item(page) for page in caught))
+            while len(workers := extraction_workers()) < 2:  # both busy: the huge page
+                await asyncio.sleep(0.05)  # takes seconds
+            os.kill(min(workers), signal.SIGKILL)
+            await extracting
+            await asyncio.gather(*(pipeline.process_item(page) for page in later))
+            deadline = time.monotonic() + 15  # the extra worker exits once it is told to
+            while len(workers := extraction_workers()) > 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            return workers
+        finally:
+            pipeline.close_spider()
+
+    workers = asyncio.run(crawl())
+    assert pipeline.stats.get_value("extract/pool_restarts") == 1
+    assert all(page.article for page in caught + later)  # nothing lost to the crash
+    assert len(workers) == 2, workers
+
+
+def test_workers_do_not_run_the_crawls_main_script_again(tmp_path: Path) -> None:
+    """``scrapy crawl`` runs from a script (the console entry point). multiprocessing would
+    run it again in every worker, loading Scrapy and Twisted there (25 MB a worker)."""
+    marker = tmp_path / "run-in-a-worker"
+    script = tmp_path / "crawl_script.py"
+    script.write_text(f"""
+import os
+from pathlib import Path
+
+if __name__ != "__main__":
+    Path({str(marker)!r}).write_text(str(os.getpid()))
+else:
+    from pipelines.extract import create_pool
+
+    pool = create_pool(1, 0)
+    print(pool.submit(os.getpid).result())
+    pool.shutdown()
+""")
+    result = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().isdigit()  # the worker ran the task
+    assert not marker.exists()

@@ -12,6 +12,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from pipelines.extract import extract_workers, start_forkserver
+from pipelines.heap import keep_heap_small
 
 
 class Command(ScrapyCrawlCommand):
@@ -20,6 +21,7 @@ class Command(ScrapyCrawlCommand):
             raise UsageError("give exactly one spider: scrapy crawl replay -a path=PATH")
         assert self.crawler_process
         assert self.settings is not None
+        keep_heap_small()  # before the crawl's threads start
         if extract_workers(self.settings):
             # The extraction workers' server loads the extractors (~3 s of CPU) on the
             # other core while Scrapy builds the crawler, instead of after it.
