@@ -102,7 +102,8 @@ def lock_story_index(session: Session) -> None:
 class RecentShingles:
     """Shingles of the articles this process stored last, so that confirming a candidate
     seldom re-reads and re-tokenises its text: copies of a story tend to arrive close
-    together. Sorted uint32 arrays, ~2 KB an article; bounded, least recently used out."""
+    together. Sorted uint32 arrays, ~7 KB an article on the WCXB corpus (1,856 shingles
+    on average); bounded, least recently used out."""
 
     def __init__(self, size: int = 500) -> None:
         self.size = size
