@@ -39,7 +39,7 @@ from pipelines.archive import Archive
 from pipelines.database import mask_url, open_database
 from pipelines.dedupe_keys import content_hash, story_signature
 from pipelines.models import Article, StoryBand
-from pipelines.stories import band_parameters, candidates_query
+from pipelines.stories import CANDIDATES_PER_BUCKET, band_parameters, candidates_query
 
 CONSONANTS = "कखगघचछजझटठडढणतथदधनपफबभमयरलवशसह"
 VOWEL_SIGNS = ["", "ा", "ि", "ी", "ु", "ू", "े", "ै", "ो", "ौ", "ं"]
@@ -145,7 +145,7 @@ def lookup_seconds(archive: Archive, probes: list[Page]) -> tuple[float, float]:
     with Session(archive.engine) as session:
         for probe in probes:
             bands = (probe.article or {})["story_signature"]["bands"]
-            query = candidates_query(len(bands))
+            query = candidates_query(len(bands), CANDIDATES_PER_BUCKET)
             rows += len(session.execute(query, band_parameters(bands)).all())
     return (time.perf_counter() - started) / len(probes), rows / len(probes)
 

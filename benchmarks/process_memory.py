@@ -1,10 +1,13 @@
-"""Memory of one replay, process by process: who holds what at the tree's peak.
+"""Memory of one replay or live crawl, process by process: who holds what at the peak.
 
     python benchmarks/process_memory.py /tmp/newsarchive-bench/pages-3000
+    python benchmarks/process_memory.py --live 3000
 
-Runs ``scrapy crawl replay`` of a folder into a fresh SQLite file and samples every
-process of the tree (crawl process, forkserver, extraction workers, resource tracker)
-every ``--interval`` seconds. Prints, at the sample where the sum of PSS peaked, each
+Runs ``scrapy crawl replay`` of a folder (or, with ``--live N``, ``scrapy crawl news`` of
+N pages served on 127.0.0.1 by ``tests/fixture_site.py LargeSite``, with the throughput
+benchmark's downloader settings) into a fresh SQLite file and samples every process of
+the tree (crawl process, forkserver, extraction workers, resource tracker) every
+``--interval`` seconds. Prints, at the sample where the sum of PSS peaked, each
 process's RSS, PSS and USS (USS: pages no other process maps, what it costs alone).
 ``--command "scrapy"`` starts it through the console script instead of ``python -m
 scrapy`` (multiprocessing treats the two differently).
@@ -18,11 +21,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.crawl_throughput import DOWNLOADER  # noqa: E402 (needs the path above)
+
 MB = 1024 * 1024
 
 
@@ -48,13 +56,31 @@ def sample(crawl: psutil.Process) -> list[tuple[str, float, float, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("folder", type=Path, help="a replay folder (benchmarks/corpus.py)")
+    parser.add_argument("folder", type=Path, nargs="?",
+                        help="a replay folder (benchmarks/corpus.py)")
+    parser.add_argument("--live", type=int, metavar="PAGES",
+                        help="crawl PAGES pages served on 127.0.0.1 instead of replaying")
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between samples")
     parser.add_argument("--command", default=f"{sys.executable} -m scrapy",
                         help="how to start Scrapy (default: python -m scrapy)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        command = [*shlex.split(args.command), "crawl", "replay", "-a", f"path={args.folder}",
+    if (args.folder is None) == (args.live is None):
+        parser.error("give a replay folder or --live PAGES")
+    with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
+        if args.live:
+            from tests.fixture_site import LargeSite
+
+            site = LargeSite(args.live)
+            site.start()
+            stack.callback(site.stop)
+            sources = Path(scratch) / "sources.toml"
+            sources.write_text(f'[[source]]\nname = "Large"\nhomepage = "{site.site_.url}/"\n')
+            crawl_args = ["news", "-a", f"sources={sources}",
+                          *(arg for name, value in DOWNLOADER.items()
+                            for arg in ("-s", f"{name}={value}") if name != "LOG_LEVEL")]
+        else:
+            crawl_args = ["replay", "-a", f"path={args.folder}"]
+        command = [*shlex.split(args.command), "crawl", *crawl_args,
                    "-s", "LOG_LEVEL=WARNING", "-s", f"DATABASE_URL=sqlite:///{scratch}/a.sqlite"]
         crawl = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL)
         tree = psutil.Process(crawl.pid)

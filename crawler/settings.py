@@ -66,6 +66,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.HeadMetaRefreshMiddleware": 580,  # Scrapy's, on the page's head
     # Above HttpCompression (590) and Redirect (600): sees every response as served.
     "crawler.warc.WarcMiddleware": 650,
 }

@@ -21,7 +21,12 @@ from sqlalchemy.orm import Session
 from crawler.items import Page
 from crawler.sources import NewsSource
 from pipelines.models import Article, ArticleVersion, Capture, CrawlRun, Source, utcnow
-from pipelines.stories import RecentShingles, link_story, lock_story_index
+from pipelines.stories import (
+    CANDIDATES_PER_BUCKET,
+    RecentShingles,
+    link_story,
+    lock_story_index,
+)
 
 
 def to_utc(iso: str | None) -> datetime | None:
@@ -80,6 +85,7 @@ class Archive:
         self.engine = engine
         self._source_ids: dict[str, int] = {}
         self.recent = RecentShingles()
+        self.candidates_per_bucket = CANDIDATES_PER_BUCKET  # tests lower it
 
     # Crawl runs -------------------------------------------------------------------
 
@@ -234,7 +240,8 @@ class Archive:
                     page.outcome, article = self.store_article(session, page, source_id, batch)
                     article_id = article.id
                     if page.outcome in ("new", "duplicate", "updated"):
-                        link_story(session, article, page.article, self.recent)
+                        link_story(session, article, page.article, self.recent,
+                                   self.candidates_per_bucket)
                 elif page.outcome is None:
                     page.outcome = "not-article"
                 captures.append(self.capture(page, run_id, source_id, article_id))

@@ -5,11 +5,13 @@ kept whole). A MinHash of that set is cut into LSH bands with the band and row c
 datasketch's ``MinHashLSH`` picks for :data:`LSH_THRESHOLD`, and each band's hash goes
 into ``story_bands``, so the index lives in the archive: it lasts across runs and is
 shared by every process writing there. An article's candidates are the articles
-sharing one of its band hashes (one indexed query, whatever the archive's size); a
-candidate is a copy when the exact Jaccard similarity OR the containment of the shorter
-text's shingles in the longer passes its threshold (containment catches the copy that
-kept only the first paragraphs). An article that copies two stories merges them, so a
-story is a connected component of "is a copy of", whatever order the pages came in.
+sharing one of its band hashes, at most :data:`CANDIDATES_PER_BUCKET` of the newest in
+each band's bucket (one indexed query, whatever the archive's size and however many
+copies a story has); a candidate is a copy when the exact Jaccard similarity OR the
+containment of the shorter text's shingles in the longer passes its threshold
+(containment catches the copy that kept only the first paragraphs). An article that
+copies two stories merges them, so a story is a connected component of "is a copy of",
+whatever order the pages came in.
 Thresholds and their measurements: ``docs/near-duplicates.md``.
 
 The signature is computed before the database transaction (:mod:`pipelines.signature`,
@@ -26,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, union_all, update
 from sqlalchemy.orm import Session
 
 from pipelines.extraction.normalize import words
@@ -52,6 +54,11 @@ BANDS: Sequence[tuple[int, int]] = [(i * LSH_ROWS, (i + 1) * LSH_ROWS) for i in 
 LEAD_WORDS = 60
 LEAD_MIN_LINE_WORDS = 30  # the lead starts at the first line this long (not a headline)
 LEAD_BANDS: Sequence[tuple[int, int]] = [(i * 4, i * 4 + 4) for i in range(6)]
+# Candidates read from one (band, hash) bucket: the newest members. A bucket of a story
+# with hundreds of copies holds hundreds of articles, and one member per story is enough
+# to link to it; a copy shares ~half of its 43 buckets with each other copy, so it meets
+# its story in the newest members of one of them (tests/test_stories.py).
+CANDIDATES_PER_BUCKET = 8
 # Transaction-level PostgreSQL advisory lock key for the story index ("stories" in ASCII).
 INDEX_LOCK_KEY = int.from_bytes(b"stories", "big")
 
@@ -127,7 +134,11 @@ class RecentShingles:
 
 
 def link_story(
-    session: Session, article: Article, fields: dict[str, Any], recent: RecentShingles
+    session: Session,
+    article: Article,
+    fields: dict[str, Any],
+    recent: RecentShingles,
+    per_bucket: int = CANDIDATES_PER_BUCKET,
 ) -> int:
     """Index a new or changed article and give it (and what it bridges) one story id.
 
@@ -155,7 +166,8 @@ def link_story(
         )
     own = set(signature["shingles"])
     recent.put(article.id, signature["shingles"])
-    stories = set(_copied_stories(session, article.id, article.story_id, bands, own, recent))
+    stories = set(_copied_stories(
+        session, article.id, article.story_id, bands, own, recent, per_bucket))
     if article.story_id is not None:
         stories.add(article.story_id)
     story_id = min(stories, default=article.id)
@@ -169,22 +181,31 @@ def link_story(
 
 
 @functools.cache
-def candidates_query(bands: int) -> Select[tuple[int, int | None]]:
-    """The articles (and their stories) sharing a band hash: parameters ``h0``.. ``hN``.
+def candidates_query(bands: int, per_bucket: int) -> Select[tuple[int, int | None]]:
+    """The newest ``per_bucket`` articles (and their stories) of each band's bucket:
+    parameters ``h0``.. ``hN``, the article's band hashes.
 
-    An OR of (band, hash) pairs, not a row-value ``IN``: SQLite plans that as a scan of
-    the whole table, but each OR term as a search of the primary key (a "MULTI-INDEX
-    OR"), as PostgreSQL does (a BitmapOr of index scans). Built once per band count:
-    building the expression costs more than running it.
+    A UNION ALL of one ``ORDER BY article_id DESC LIMIT`` per band, each a backward
+    search of the primary key (band, hash, article_id) that stops after ``per_bucket``
+    rows, on SQLite and PostgreSQL alike; SQLite wants each limited SELECT in a subquery.
+    Newest first: a story's latest copies are the ones :class:`RecentShingles` still
+    holds. Built once per band count: building the expression costs more than running it.
     """
-    match = or_(*(and_(StoryBand.band == band, StoryBand.hash == bindparam(f"h{band}"))
-                  for band in range(bands)))
+    buckets = []
+    for band in range(bands):
+        newest = (
+            select(StoryBand.article_id)
+            .where(StoryBand.band == band, StoryBand.hash == bindparam(f"h{band}"))
+            .order_by(StoryBand.article_id.desc())
+            .limit(per_bucket)
+            .subquery()
+        )
+        buckets.append(select(newest.c.article_id))
+    members = union_all(*buckets).subquery()
     return (
-        select(StoryBand.article_id, Article.story_id)
-        .join(Article, Article.id == StoryBand.article_id)
-        .where(match)
-        .distinct()
-        .order_by(Article.story_id, StoryBand.article_id)
+        select(Article.id, Article.story_id)
+        .where(Article.id.in_(select(members.c.article_id)))
+        .order_by(Article.story_id, Article.id.desc())
     )
 
 
@@ -199,11 +220,13 @@ def _copied_stories(
     bands: list[int],
     own: set[int],
     recent: RecentShingles,
+    per_bucket: int,
 ) -> Iterable[int]:
     """The other stories with a member that this text copies (one member is enough)."""
     if not bands:
         return
-    candidates = session.execute(candidates_query(len(bands)), band_parameters(bands)).all()
+    query = candidates_query(len(bands), per_bucket)
+    candidates = session.execute(query, band_parameters(bands)).all()
     confirmed = {story_id}
     for candidate_id, candidate_story in candidates:
         if candidate_id == article_id or candidate_story in confirmed:

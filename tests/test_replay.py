@@ -142,6 +142,40 @@ def test_manifest_gives_each_file_its_real_url_and_fetch_time(
     engine.dispose()
 
 
+def test_each_file_is_replayed_once_whichever_manifests_name_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Named twice by one manifest, named by a parent folder's manifest, or not named at
+    all: every file becomes exactly one capture (listed files under their stated URL)."""
+    pages = {name: article_html(f"Story {name}", [f"{name}: {s}" for s in ENGLISH_BODY])
+             for name in ("twice", "nested", "unlisted", "sub-unlisted")}
+    (tmp_path / "sub").mkdir()
+    for name, body in pages.items():
+        folder = tmp_path / "sub" if name.startswith(("nested", "sub-")) else tmp_path
+        (folder / f"{name}.html").write_bytes(body)
+    lines = [{"file": "twice.html", "url": "https://example.com/twice"},
+             {"file": "sub/nested.html", "url": "https://example.com/nested"},
+             {"file": "twice.html", "url": "https://example.com/twice-again"}]
+    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    # The subfolder's own manifest names the nested file again, under another URL.
+    (tmp_path / "sub" / "manifest.jsonl").write_text(
+        json.dumps({"file": "nested.html", "url": "https://example.com/nested-again"}) + "\n")
+
+    result = replay(tmp_path, database_url)
+    assert result.returncode == 0, result.stderr[-3000:]
+    engine = open_database(database_url)
+    with Session(engine) as session:
+        captured = sorted(session.execute(select(Capture.url, Capture.local_path)).all())
+    engine.dispose()
+    assert captured == sorted([
+        ("https://example.com/twice", str(tmp_path / "twice.html")),
+        ("https://example.com/nested", str(tmp_path / "sub" / "nested.html")),
+        ((tmp_path / "unlisted.html").as_uri(), str(tmp_path / "unlisted.html")),
+        ((tmp_path / "sub" / "sub-unlisted.html").as_uri(),
+         str(tmp_path / "sub" / "sub-unlisted.html")),
+    ])
+
+
 def test_bad_input_is_recorded_with_its_reason_and_loses_nothing_else(
     database_url: str, tmp_path: Path
 ) -> None:

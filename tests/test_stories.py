@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from datasketch import MinHash, MinHashLSH
-from sqlalchemy import select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from crawler.items import Page
@@ -39,6 +39,8 @@ from pipelines.stories import (
     LEAD_WORDS,
     LSH_THRESHOLD,
     NUM_PERM,
+    band_parameters,
+    candidates_query,
     shingle_hashes,
     shingles,
 )
@@ -243,6 +245,55 @@ def test_the_order_of_arrival_does_not_change_which_pages_end_up_together(
         archive = write_in_order(fresh_database(database_url, tmp_path, name.split(",")[0]), order)
         assert stories_of(archive) == expected, name
         archive.engine.dispose()
+
+
+def outlet_copy(part: str, number: int, paragraphs: list[str]) -> tuple[str, bytes, str]:
+    """Copy ``number`` of a text on an outlet of its own: the text and a line of its own."""
+    site = f"outlet-{number}.example"
+    body = [*paragraphs, f"({site} के लिए संवाददाता संख्या {number} की रिपोर्ट)"]
+    return (f"https://{site}/{part}.html",
+            html_page(site, seed_text(4)[0], body, "2025-08-20T08:00:00+05:30"),
+            "text/html; charset=utf-8")
+
+
+def test_stories_with_more_copies_than_a_bucket_is_read_for_still_link_and_merge(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Only the newest members of a band's bucket are read (here 2, so every bucket of
+    these stories overflows), yet each copy still joins its story, and a page copying two
+    stories still merges them, as when every member was read."""
+    _, paragraphs = seed_text(4)
+    half = len(paragraphs) // 2
+    heads = [outlet_copy("head", n, paragraphs[:half]) for n in range(8)]
+    tails = [outlet_copy("tail", n, paragraphs[half:]) for n in range(8, 16)]
+    full = outlet_copy("full", 16, paragraphs)
+    others = list(copies(0).values())
+    archive = Archive(open_database(fresh_database(database_url, tmp_path, "capped")))
+    archive.candidates_per_bucket = 2
+    for minute, page in enumerate([*heads, *others, *tails]):
+        arrival = FETCHED_AT + timedelta(minutes=minute)
+        archive.write([dataclasses.replace(fresh_page(*page), fetched_at=arrival)], None)
+    head_story = frozenset(url for url, _, _ in heads)
+    tail_story = frozenset(url for url, _, _ in tails)
+    other_story = frozenset(url for url, _, _ in others)
+    assert stories_of(archive) == {head_story, tail_story, other_story}
+
+    full_page = fresh_page(*full)
+    bands = full_page.article["story_signature"]["bands"]
+    with Session(archive.engine) as session:
+        overflowing = session.execute(
+            select(StoryBand.band).where(
+                or_(*(and_(StoryBand.band == band, StoryBand.hash == value)
+                      for band, value in enumerate(bands))))
+            .group_by(StoryBand.band, StoryBand.hash).having(func.count() > 2)
+        ).all()
+        read = session.execute(candidates_query(len(bands), 2), band_parameters(bands)).all()
+    assert overflowing  # the cap is what is being tested: buckets hold more than it reads
+    assert len(read) <= 2 * len(bands) and len(read) < len(heads) + len(tails)
+
+    archive.write([full_page], None)
+    assert stories_of(archive) == {head_story | tail_story | {full[0]}, other_story}
+    archive.engine.dispose()
 
 
 def replay_folder(folder: Path, numbers: range, kinds: tuple[str, ...]) -> Path:
