@@ -122,6 +122,9 @@ class RecentShingles:
             self.entries.move_to_end(article_id)
         return found
 
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self.entries  # without marking it used
+
     def put(self, article_id: int, values: Iterable[int]) -> array[int]:
         stored = self.entries[article_id] = array("I", values)
         self.entries.move_to_end(article_id)
@@ -227,6 +230,9 @@ def _copied_stories(
         return
     query = candidates_query(len(bands), per_bucket)
     candidates = session.execute(query, band_parameters(bands)).all()
+    # Members whose shingles are at hand first: one confirmed member settles a story,
+    # whichever it is, so the order changes only how many texts are read and shingled.
+    candidates.sort(key=lambda candidate: candidate[0] not in recent)
     confirmed = {story_id}
     for candidate_id, candidate_story in candidates:
         if candidate_id == article_id or candidate_story in confirmed:
