@@ -82,9 +82,22 @@ class Row:
         return statistics.median(self.rates)
 
 
+def downloader_settings(*leave_out: str) -> list[str]:
+    """DOWNLOADER as ``-s NAME=VALUE`` arguments, but for the names left out."""
+    return [arg for name, value in DOWNLOADER.items() if name not in leave_out
+            for arg in ("-s", f"{name}={value}")]
+
+
+def write_sources(folder: Path, site_url: str) -> Path:
+    """A sources file naming the large fixture site by its homepage only: the crawl finds
+    its sitemaps through robots.txt, as it would on a real site."""
+    sources = folder / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "Large"\nhomepage = "{site_url}/"\n')
+    return sources
+
+
 def scrapy_command(*args: str) -> list[str]:
-    settings = [arg for name, value in DOWNLOADER.items() for arg in ("-s", f"{name}={value}")]
-    return [sys.executable, "-m", "scrapy", *args, *settings]
+    return [sys.executable, "-m", "scrapy", *args, *downloader_settings()]
 
 
 def run(command: list[str], env: dict[str, str]) -> float:
@@ -98,8 +111,7 @@ def run(command: list[str], env: dict[str, str]) -> float:
 
 def news_run(work: Path, site_url: str, number: int) -> tuple[int, float, float]:
     """(article pages fetched, crawl seconds, process seconds) of one news crawl."""
-    sources = work / "sources.toml"
-    sources.write_text(f'[[source]]\nname = "Large"\nhomepage = "{site_url}/"\n')
+    sources = write_sources(work, site_url)
     database = work / f"news-{number}.sqlite"
     wall = run(scrapy_command("crawl", "news", "-a", f"sources={sources}"),
                {"DATABASE_URL": f"sqlite:///{database}"})

@@ -29,7 +29,10 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.crawl_throughput import DOWNLOADER  # noqa: E402 (needs the path above)
+from benchmarks.crawl_throughput import (  # noqa: E402 (needs the path above)
+    downloader_settings,
+    write_sources,
+)
 
 MB = 1024 * 1024
 
@@ -73,11 +76,8 @@ def main() -> None:
             site = LargeSite(args.live)
             site.start()
             stack.callback(site.stop)
-            sources = Path(scratch) / "sources.toml"
-            sources.write_text(f'[[source]]\nname = "Large"\nhomepage = "{site.site_.url}/"\n')
-            crawl_args = ["news", "-a", f"sources={sources}",
-                          *(arg for name, value in DOWNLOADER.items()
-                            for arg in ("-s", f"{name}={value}") if name != "LOG_LEVEL")]
+            sources = write_sources(Path(scratch), site.site_.url)
+            crawl_args = ["news", "-a", f"sources={sources}", *downloader_settings("LOG_LEVEL")]
         else:
             crawl_args = ["replay", "-a", f"path={args.folder}"]
         command = [*shlex.split(args.command), "crawl", *crawl_args,

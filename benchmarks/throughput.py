@@ -42,7 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.corpus import REPO, replay_pages, write_replay_folder
-from benchmarks.crawl_throughput import DOWNLOADER
+from benchmarks.crawl_throughput import downloader_settings, write_sources
 from benchmarks.measure import (
     Measurement,
     machine_notes,
@@ -95,10 +95,8 @@ def stored_pages(database: Path, articles_only: bool) -> tuple[int, int]:
 
 def rows(args: argparse.Namespace, folder: Path, site: LargeSite) -> list[Row]:
     python = sys.executable
-    crawl_settings = [arg for name, value in DOWNLOADER.items()
-                      for arg in ("-s", f"{name}={value}") if name != "LOG_LEVEL"]
-    sources = args.workdir / "sources.toml"
-    sources.write_text(f'[[source]]\nname = "Large"\nhomepage = "{site.site_.url}/"\n')
+    crawl_settings = downloader_settings("LOG_LEVEL")
+    sources = write_sources(args.workdir, site.site_.url)
     urls = args.workdir / f"urls-{args.pages}.txt"
     urls.write_text("\n".join(site.urls))
     databases = args.workdir / "databases"

@@ -179,12 +179,11 @@ class ReplaySpider(scrapy.Spider):
                     yield item
                     continue
                 target, entry = item
-                if str(target) in listed:  # an earlier manifest named it
+                key = str(target)
+                if key in listed or key in repeated:  # named by an earlier manifest or line
                     continue
-                if this.count(str(target)) > 1:
-                    if str(target) in repeated:
-                        continue
-                    repeated.add(str(target))
+                if this.count(key) > 1:
+                    repeated.add(key)
                 if page_suffix(target) and target.is_file():
                     yield self.page_for(target, entry)
                 else:
