@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,17 +85,20 @@ def main() -> None:
                    "-s", "LOG_LEVEL=WARNING", "-s", f"DATABASE_URL=sqlite:///{scratch}/a.sqlite"]
         crawl = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL)
         tree = psutil.Process(crawl.pid)
-        started, peak, peak_at = time.monotonic(), [], 0.0
+        started, peak, peak_at, sums = time.monotonic(), [], 0.0, []
         while crawl.poll() is None:
             try:
                 rows = sample(tree)
             except psutil.Error:
                 break
+            if len(rows) == 5:  # once every process is up: start-up is not the steady state
+                sums.append(sum(r[2] for r in rows))
             if sum(r[2] for r in rows) > sum(r[2] for r in peak):
                 peak, peak_at = rows, time.monotonic() - started
             time.sleep(args.interval)
     print(f"exit status {crawl.returncode}, {time.monotonic() - started:.0f} s; peak PSS sum "
-          f"{sum(r[2] for r in peak):.0f} MB at {peak_at:.0f} s")
+          f"{sum(r[2] for r in peak):.0f} MB at {peak_at:.0f} s; median "
+          f"{statistics.median(sums) if sums else float('nan'):.0f} MB over {len(sums)} samples")
     print("| process | RSS (MB) | PSS (MB) | USS (MB) |\n| --- | ---: | ---: | ---: |")
     for name, rss, pss, uss in sorted(peak):
         print(f"| {name} | {rss:.0f} | {pss:.0f} | {uss:.0f} |")

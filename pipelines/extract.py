@@ -34,7 +34,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
 from crawler.items import Page
-from pipelines.heap import keep_heap_small, release_freed_memory
+from pipelines.heap import HeapTrimmer, keep_heap_small
 
 if TYPE_CHECKING:  # workers import this module: keep Scrapy out of them
     from scrapy.crawler import Crawler
@@ -51,18 +51,20 @@ PRELOAD = [
 ]
 
 _page_cpu_seconds = 0  # set in each worker by _init_worker
-# Pages this large grow a worker's heap by tens of MB (tree copies); after one, the worker
-# gives the freed memory back. Trimming after every page cost 4 ms a page (the heap is
-# faulted in again); pages over 512 KB are ~7% of the benchmark corpus.
-TRIM_AFTER_BYTES = 512 * 1024
+# A page leaves a worker's heap larger by what its trees took (tens of MB for a 2 MB page)
+# and glibc keeps it; the worker gives it back once it holds this much more than after
+# its last trim. Trimming after every page cost 4 ms a page (the heap is faulted in again).
+TRIM_SLACK_BYTES = 4 * 1024 * 1024
+_trim_heap: HeapTrimmer | None = None  # set in each worker by _init_worker
 
 
 def _init_worker(page_cpu_seconds: int, crawl_pid: int) -> None:
     """Workers leave Ctrl-C to the crawl process, which shuts the pool down cleanly."""
-    global _page_cpu_seconds
+    global _page_cpu_seconds, _trim_heap
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # killed over its CPU limit: no core file
     keep_heap_small()
+    _trim_heap = HeapTrimmer(TRIM_SLACK_BYTES)
     _page_cpu_seconds = page_cpu_seconds
     threading.Thread(target=_exit_with, args=(crawl_pid,), daemon=True).start()
 
@@ -124,8 +126,8 @@ def extract_in_worker(body: bytes, url: str, headers: dict[str, str]) -> dict[st
     try:
         return extract_to_dict(body, url, headers)
     finally:
-        if len(body) > TRIM_AFTER_BYTES:
-            release_freed_memory()
+        if _trim_heap is not None:
+            _trim_heap()
 
 
 
