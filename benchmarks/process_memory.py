@@ -16,6 +16,7 @@ scrapy`` (multiprocessing treats the two differently).
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import statistics
 import subprocess
@@ -36,6 +37,9 @@ from benchmarks.crawl_throughput import (  # noqa: E402 (needs the path above)
 )
 
 MB = 1024 * 1024
+# Crawl process, forkserver, resource tracker and one extraction worker per core (the
+# default EXTRACT_WORKERS): the tree once start-up is over.
+RUNNING_PROCESSES = 3 + (os.cpu_count() or 1)
 
 
 def role(process: psutil.Process, crawl_pid: int) -> str:
@@ -91,7 +95,7 @@ def main() -> None:
                 rows = sample(tree)
             except psutil.Error:
                 break
-            if len(rows) == 5:  # once every process is up: start-up is not the steady state
+            if len(rows) >= RUNNING_PROCESSES:  # start-up is not the steady state
                 sums.append(sum(r[2] for r in rows))
             if sum(r[2] for r in rows) > sum(r[2] for r in peak):
                 peak, peak_at = rows, time.monotonic() - started

@@ -130,7 +130,6 @@ def extract_in_worker(body: bytes, url: str, headers: dict[str, str]) -> dict[st
             _trim_heap()
 
 
-
 def start_forkserver() -> multiprocessing.context.BaseContext:
     """Start the server workers fork from, if not running yet; it loads PRELOAD (3 s of
     CPU) on its own core, so the earlier it starts, the less the crawl waits for it."""

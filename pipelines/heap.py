@@ -25,8 +25,8 @@ except (OSError, AttributeError):
     _malloc_trim = _mallopt = None
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # from glibc's malloc.h
-LARGE_BLOCK = 128 * 1024
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")  # glibc's starting value for both thresholds
+LARGE_BLOCK = 128 * 1024  # glibc's starting value for both thresholds
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 def release_freed_memory() -> None:
