@@ -1,8 +1,8 @@
 """Measuring one command as a whole process tree: wall time, CPU seconds, peak memory.
 
 CPU comes from ``getrusage(RUSAGE_CHILDREN)`` deltas. That only counts processes that
-were waited for, and the extraction workers hang under a forkserver that outlives the
-crawl process and is reparented on exit; so this process makes itself a *child
+were waited for, and the extraction workers forked by the first one can outlive it and
+the crawl process by a moment and be reparented; so this process makes itself a *child
 subreaper* (Linux ``prctl``): orphans of the tree come back to it, are reaped, and their
 CPU counts. Memory is sampled with psutil over the whole tree: the sum of RSS (what the
 machine must hold, counting shared pages once per process, so an overestimate) and the
@@ -61,7 +61,7 @@ def tree_memory(root: psutil.Process) -> tuple[float, float]:
 
 
 def reap_orphans(timeout: float) -> None:
-    """Wait for reparented descendants (the forkserver) so their CPU time is counted."""
+    """Wait for reparented descendants (extraction workers) so their CPU time is counted."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -4,7 +4,7 @@
 
 Replays ``--pages`` distinct pages (the corpus replicated, ``corpus.py``) in one
 ``scrapy crawl replay`` into a fresh SQLite file, sampling the process tree (crawl
-process, forkserver, extraction workers) every ``--interval`` seconds: the sum of RSS
+process, extraction workers) every ``--interval`` seconds: the sum of RSS
 and the sum of PSS, against the pages Scrapy has passed through the pipelines so far
 (its log-stats line, every second). Writes the samples to
 ``--csv``, a plot to ``--png``, and a summary to the ``memory-curve`` section of

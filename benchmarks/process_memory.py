@@ -6,11 +6,11 @@
 Runs ``scrapy crawl replay`` of a folder (or, with ``--live N``, ``scrapy crawl news`` of
 N pages served on 127.0.0.1 by ``tests/fixture_site.py LargeSite``, with the throughput
 benchmark's downloader settings) into a fresh SQLite file and samples every process of
-the tree (crawl process, forkserver, extraction workers, resource tracker) every
+the tree (crawl process, extraction workers) every
 ``--interval`` seconds. Prints, at the sample where the sum of PSS peaked, each
 process's RSS, PSS and USS (USS: pages no other process maps, what it costs alone).
 ``--command "scrapy"`` starts it through the console script instead of ``python -m
-scrapy`` (multiprocessing treats the two differently).
+scrapy``.
 """
 
 from __future__ import annotations
@@ -37,18 +37,18 @@ from benchmarks.crawl_throughput import (  # noqa: E402 (needs the path above)
 )
 
 MB = 1024 * 1024
-# Crawl process, forkserver, resource tracker and one extraction worker per core (the
-# default EXTRACT_WORKERS): the tree once start-up is over.
-RUNNING_PROCESSES = 3 + (os.cpu_count() or 1)
+# The crawl process and one extraction worker per core (the default EXTRACT_WORKERS):
+# the tree once start-up is over.
+RUNNING_PROCESSES = 1 + (os.cpu_count() or 1)
 
 
 def role(process: psutil.Process, crawl_pid: int) -> str:
-    command = " ".join(process.cmdline())
     if process.pid == crawl_pid:
         return "crawl process"
-    if "resource_tracker" in command:
-        return "resource tracker"
-    return "forkserver" if process.ppid() == crawl_pid else "extraction worker"
+    command = process.cmdline()
+    if "pipelines.extract_worker" in command:
+        return "extraction worker"
+    return " ".join(command[1:3])  # the schema upgrade at start-up (pipelines.database)
 
 
 def sample(crawl: psutil.Process) -> list[tuple[str, float, float, float]]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from datasketch import MinHashLSH
 
 from benchmarks.corpus import CORPUS as CORPUS_ROOT
+from pipelines import shingles as shape
 from pipelines import stories
 from pipelines.dedupe_keys import story_signature
 from pipelines.extraction import decode_text_page
@@ -162,7 +163,7 @@ def labelled_pairs() -> tuple[list[tuple[str, str, str]], list[tuple[str, str, s
 
 @functools.cache
 def shingles(text: str) -> frozenset[int]:
-    return frozenset(stories.shingles(text))
+    return frozenset(shape.shingles(text))
 
 
 @functools.cache
@@ -211,7 +212,7 @@ def main() -> None:
     print("\n| LSH threshold | bands × rows | lead bands | copies made candidates | missed |")
     print("|---|---|---|---|---|")
     for threshold, lead in itertools.product((0.2, 0.3, 0.4, 0.5), (False, True)):
-        lsh = MinHashLSH(threshold=threshold, num_perm=stories.NUM_PERM)
+        lsh = MinHashLSH(threshold=threshold, num_perm=shape.NUM_PERM)
         bands = tuple(lsh.hashranges)
         found, missed = 0, {}
         for kind, a, b in copies:
@@ -225,7 +226,7 @@ def main() -> None:
         print(f"| {threshold} | {lsh.b} × {lsh.r} | {'yes' if lead else 'no'} | "
               f"{found / len(copies):.3f} | {missed} |")
 
-    print(f"\nAs configured (LSH {stories.LSH_THRESHOLD} with lead bands, Jaccard ≥ "
+    print(f"\nAs configured (LSH {shape.LSH_THRESHOLD} with lead bands, Jaccard ≥ "
           f"{stories.MIN_JACCARD} or containment ≥ {stories.MIN_CONTAINMENT}), end to end:")
     linked = [kind for kind, a, b in copies if linked_by_lsh(a, b)]
     wrong = [kind for kind, a, b in distinct if linked_by_lsh(a, b)]
@@ -234,7 +235,7 @@ def main() -> None:
 
 
 def linked_by_lsh(a: str, b: str) -> bool:
-    bands = tuple(stories.BANDS)
+    bands = tuple(shape.BANDS)
     candidate = any(x == y for x, y in zip(signature(a, bands), signature(b, bands), strict=True))
     return candidate and stories.is_copy(set(shingles(a)), set(shingles(b)))
 

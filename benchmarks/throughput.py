@@ -233,7 +233,7 @@ def report(table: list[Row], args: argparse.Namespace, notes: str) -> str:
         "",
         "pages/s: pages over the wall time of the whole command (start-up, database "
         "migration and shutdown included). CPU: user + system seconds of the process tree "
-        "(crawl, forkserver, extraction workers). Peak RSS/PSS: the largest sum over the "
+        "(crawl process, extraction workers). Peak RSS/PSS: the largest sum over the "
         "process tree in one 0.2 s sample (RSS counts shared pages in every process).",
     ]
     return "\n".join(lines)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.extraction.normalize import words
-from pipelines.stories import (
+from pipelines.shingles import (
     BANDS,
     LEAD_BANDS,
     LEAD_MIN_LINE_WORDS,

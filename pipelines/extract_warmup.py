@@ -1,10 +1,10 @@
-"""Imported by the extraction forkserver only (the last of ``pipelines.extract.PRELOAD``).
+"""Imported by the first extraction worker only (the last of ``extract_worker.PRELOAD``).
 
 Extraction loads large data lazily on first use: the language model (~70 MB), jusText's
 stoplists of every language, the locales and regular expressions of dateparser (which
 htmldate calls on pages that state no date).
-Loaded here, once, before any worker is forked, the workers share those pages with the
-forkserver instead of each loading its own copy (and paying the time). ``gc.freeze()``
+Loaded here, once, before the other workers are forked from it, the workers share those
+pages instead of each loading its own copy (and paying the time). ``gc.freeze()``
 keeps the workers' garbage collector from writing to, and so copying, every object
 inherited this way.
 """

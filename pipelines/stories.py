@@ -1,59 +1,42 @@
 """Stories: the copies of one news story across outlets share ``articles.story_id``.
 
-Each article's text becomes a set of word shingles (``normalize.words``: NFC, Devanagari
-kept whole). A MinHash of that set is cut into LSH bands with the band and row counts
-datasketch's ``MinHashLSH`` picks for :data:`LSH_THRESHOLD`, and each band's hash goes
-into ``story_bands``, so the index lives in the archive: it lasts across runs and is
-shared by every process writing there. An article's candidates are the articles
-sharing one of its band hashes, at most :data:`CANDIDATES_PER_BUCKET` of the newest in
-each band's bucket (one indexed query, whatever the archive's size and however many
-copies a story has); a candidate is a copy when the exact Jaccard similarity OR the
-containment of the shorter text's shingles in the longer passes its threshold
-(containment catches the copy that kept only the first paragraphs). An article that
-copies two stories merges them, so a story is a connected component of "is a copy of",
-whatever order the pages came in.
+Each article's text becomes a set of word shingles, whose MinHash is cut into LSH bands
+(``pipelines.shingles``: the parameters; ``pipelines.dedupe_keys``: the computation, in
+the extraction workers), and each band's hash goes into ``story_bands``, so the index
+lives in the archive: it lasts across runs and is shared by every process writing there.
+An article's candidates are the articles sharing one of its band hashes, at most
+:data:`CANDIDATES_PER_BUCKET` of the newest in each band's bucket (one indexed query,
+whatever the archive's size and however many copies a story has); a candidate is a copy
+when the exact Jaccard similarity OR the containment of the shorter text's shingles in
+the longer passes its threshold (containment catches the copy that kept only the first
+paragraphs). An article that copies two stories merges them, so a story is a connected
+component of "is a copy of", whatever order the pages came in.
 Thresholds and their measurements: ``docs/near-duplicates.md``.
 
-The signature is computed before the database transaction (:mod:`pipelines.signature`,
-in the extraction worker, or the dedupe step for pages extracted elsewhere); only
-:func:`link_story` runs inside it, in the crawl process, which therefore never loads numpy.
+The signature is computed before the database transaction (in the extraction worker, or
+the dedupe step for pages extracted elsewhere); only :func:`link_story` runs inside it,
+in the crawl process, which therefore never loads numpy.
 """
 
 from __future__ import annotations
 
 import functools
-import zlib
 from array import array
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, func, insert, select, union_all, update
 from sqlalchemy.orm import Session
 
-from pipelines.extraction.normalize import words
 from pipelines.models import Article, StoryBand
+from pipelines.shingles import shingles
 
-SHINGLE_WORDS = 5  # word 5-grams: same-topic stories share names and phrases, not 5-grams
-NUM_PERM = 128
-# LSH aims at this Jaccard: low, so that trimmed copies (Jaccard ~ share kept) are found.
-LSH_THRESHOLD = 0.3
 MIN_JACCARD = 0.3  # a copy with another template, dateline, headline or small edits
 MIN_CONTAINMENT = 0.7  # the shorter text's shingles found in the longer: a trimmed copy
 # Containment alone is not trusted below this many shingles: a 10-word snippet is
 # "contained" in every article that quotes it.
 MIN_CONTAINED_SHINGLES = 30
-
-# The (bands, rows) datasketch's MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
-# chooses (by integrating false positive and negative rates with scipy, which is why the
-# number is written here rather than computed: tests/test_stories.py checks it).
-LSH_BANDS, LSH_ROWS = 37, 3
-BANDS: Sequence[tuple[int, int]] = [(i * LSH_ROWS, (i + 1) * LSH_ROWS) for i in range(LSH_BANDS)]
-# The lead's bands: near-identical leads (Jaccard ~0.8 after a new dateline) collide in
-# one of 6 bands of 4 rows 96% of the time; unrelated leads (~0.01) once in 10^7.
-LEAD_WORDS = 60
-LEAD_MIN_LINE_WORDS = 30  # the lead starts at the first line this long (not a headline)
-LEAD_BANDS: Sequence[tuple[int, int]] = [(i * 4, i * 4 + 4) for i in range(6)]
 # Candidates read from one (band, hash) bucket: the newest members. A bucket of a story
 # with hundreds of copies holds hundreds of articles, and one member per story is enough
 # to link to it; a copy shares ~half of its 43 buckets with each other copy, so it meets
@@ -61,24 +44,6 @@ LEAD_BANDS: Sequence[tuple[int, int]] = [(i * 4, i * 4 + 4) for i in range(6)]
 CANDIDATES_PER_BUCKET = 8
 # Transaction-level PostgreSQL advisory lock key for the story index ("stories" in ASCII).
 INDEX_LOCK_KEY = int.from_bytes(b"stories", "big")
-
-
-def shingle_hashes(tokens: Sequence[str]) -> set[int]:
-    """CRC-32 of each word shingle (of the whole text if shorter than one): 32 bits are
-    plenty for sets of a few thousand shingles, and CRC-32 is the fastest stable hash at
-    hand (the MinHash mixes its input again)."""
-    encoded = [token.encode("utf-8") for token in tokens]
-    if len(encoded) < SHINGLE_WORDS:
-        return {zlib.crc32(b" ".join(encoded))} if encoded else set()
-    return {
-        zlib.crc32(b" ".join(encoded[i : i + SHINGLE_WORDS]))
-        for i in range(len(encoded) - SHINGLE_WORDS + 1)
-    }
-
-
-def shingles(text: str) -> set[int]:
-    """Hashes of the text's word shingles (the whole text if shorter than one)."""
-    return shingle_hashes(words(text))
 
 
 def is_copy(a: set[int], b: Collection[int]) -> bool:

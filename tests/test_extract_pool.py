@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scrapy.utils.test import get_crawler
@@ -67,27 +68,25 @@ def test_pool_gives_the_same_results_as_in_process_extraction() -> None:
 # Shutdown ----------------------------------------------------------------------------------
 
 
-def descendants(pid: int) -> set[int]:
-    """Live processes under pid (Linux /proc: no dependency just for tests)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+def extraction_workers(crawl_pid: int | None = None) -> set[int]:
+    """Live extraction workers of a crawl process (this process by default), found by
+    their command line (``-m pipelines.extract_worker SECONDS CRAWL_PID ...``, which the
+    workers forked from the first share): a worker whose parent died is reparented
+    outside the crawl's process tree, and still works for it."""
+    crawl = str(crawl_pid or os.getpid()).encode()
+    found = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            argv = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if fields[0] != "Z":
-            parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
+        if b"pipelines.extract_worker" not in argv:
+            continue
+        module = argv.index(b"pipelines.extract_worker")
+        pid = int(cmdline.parent.name)
+        if argv[module + 2:module + 3] == [crawl] and alive(pid):
+            found.add(pid)
     return found
-
-
-def extraction_workers() -> set[int]:
-    """Live processes forked by this process's forkserver (its grandchildren)."""
-    everything = descendants(os.getpid())
-    return everything - {pid for pid in everything if parent(pid) == os.getpid()}
 
 
 def parent(pid: int) -> int | None:
@@ -134,11 +133,11 @@ def start_replay(tmp_path: Path, pages: int) -> subprocess.Popen[bytes]:
 
 
 def watch(process: subprocess.Popen[bytes], until: float = 120) -> set[int]:
-    """Every descendant seen while the process runs (polled until it exits)."""
+    """Every extraction worker seen while the process runs (polled until it exits)."""
     seen: set[int] = set()
     deadline = time.monotonic() + until
     while process.poll() is None and time.monotonic() < deadline:
-        seen |= descendants(process.pid)
+        seen |= extraction_workers(process.pid)
         time.sleep(0.05)
     return seen
 
@@ -147,7 +146,7 @@ def test_no_worker_survives_a_finished_crawl(tmp_path: Path) -> None:
     process = start_replay(tmp_path, 30)
     seen = watch(process)
     assert process.wait(timeout=60) == 0, (tmp_path / "log").read_text()[-2000:]
-    assert len(seen) >= 3, "expected a forkserver and two workers"
+    assert len(seen) == 2, "expected two workers, and no restart"
     assert survivors(seen) == set()
 
 
@@ -157,16 +156,16 @@ def test_no_worker_survives_an_interrupted_crawl(tmp_path: Path, signum: int) ->
     workers still exit on their own (their task pipe closes)."""
     process = start_replay(tmp_path, 120)
     seen: set[int] = set()
-    while len(seen) < 3 and process.poll() is None:  # forkserver and both workers started
-        seen |= descendants(process.pid)
+    while len(seen) < 2 and process.poll() is None:  # both workers started
+        seen |= extraction_workers(process.pid)
         time.sleep(0.05)
     time.sleep(0.5)  # mid-extraction
-    seen |= descendants(process.pid)
+    seen |= extraction_workers(process.pid)
     process.send_signal(signum)
     seen |= watch(process, until=90)
     expected = 2 if signum == signal.SIGINT else -signal.SIGKILL  # 2: the run was aborted
     assert process.wait(timeout=30) == expected, (tmp_path / "log").read_text()[-2000:]
-    assert len(seen) >= 3
+    assert len(seen) >= 2
     assert survivors(seen) == set()
 
 
@@ -194,7 +193,7 @@ asyncio.run(main())
     seen = watch(process)
     assert process.wait(timeout=60) == 1
     assert "RuntimeError: a bug in the crawl" in (tmp_path / "log").read_text()
-    assert len(seen) >= 3
+    assert len(seen) >= 2
     assert survivors(seen) == set()
 
 
@@ -222,8 +221,8 @@ def slow_page(paragraphs: int = 50_000) -> bytes:
 
 def test_a_page_that_kills_its_worker_fails_alone(tmp_path: Path, database_url: str) -> None:
     """A real cause: the page needs more CPU than EXTRACT_PAGE_CPU_SECONDS, the kernel
-    kills its worker (SIGXCPU), and every other page in the pool at that moment is
-    extracted again on its own."""
+    kills its worker (SIGXCPU), twice (a page gets a second try), and the page fails
+    with its reason while every other page is archived."""
     folder = replay_folder(tmp_path, 8)
     (folder / "huge.html").write_bytes(slow_page())
     result = run_scrapy(
@@ -232,7 +231,7 @@ def test_a_page_that_kills_its_worker_fails_alone(tmp_path: Path, database_url: 
         database_url=database_url,
     )
     assert result.returncode == 1, result.stderr[-3000:]
-    assert "extract/pool_restarts" in result.stderr
+    assert re.search(r"'extract/worker_restarts': 2\b", result.stderr), result.stderr[-3000:]
     engine = create_archive_engine(database_url)
     try:
         with Session(engine) as session:
@@ -246,60 +245,68 @@ def test_a_page_that_kills_its_worker_fails_alone(tmp_path: Path, database_url: 
     assert {c.outcome for c in captures.values()} == {"new"}
 
 
-def test_after_a_worker_dies_the_crawl_keeps_only_its_configured_workers() -> None:
-    """The pages caught in the broken pool are extracted again in an extra pool of one;
-    once they are done, that extra worker goes, so a crash does not cost a worker's
-    memory for the rest of the crawl."""
-    pipeline = ExtractPipeline.from_crawler(get_crawler(settings_dict={"EXTRACT_WORKERS": 2}))
-    caught = [Page(url="file:///huge.html", fetched_at=FETCHED_AT, body=huge_page(),
-                   headers=dict(HTML))]
-    caught += [Page(url=url, fetched_at=FETCHED_AT, body=body, headers=dict(HTML))
-               for url, body in corpus_pages(5)]
-    later = [Page(url=url, fetched_at=FETCHED_AT, body=body, headers=dict(HTML))
-             for url, body in corpus_pages(12)[5:]]
+def pages_of(bodies: list[tuple[str, bytes]]) -> list[Page]:
+    return [Page(url=url, fetched_at=FETCHED_AT, body=body, headers=dict(HTML))
+            for url, body in bodies]
 
-    async def crawl() -> set[int]:
+
+def crawl_killing_workers(pages: list[Page], kill: int) -> tuple[set[int], set[int], Any]:
+    """Extract ``pages`` (the first a huge one) with two workers, SIGKILL ``kill`` of
+    them while both are busy; (workers before, workers after, the pipeline)."""
+    pipeline = ExtractPipeline.from_crawler(get_crawler(settings_dict={"EXTRACT_WORKERS": 2}))
+
+    async def crawl() -> tuple[set[int], set[int]]:
         pipeline.open_spider()
         try:
-            extracting = asyncio.gather(*(pipeline.process_item(page) for page in caught))
-            while len(workers := extraction_workers()) < 2:  # both busy: the huge page
-                await asyncio.sleep(0.05)  # takes seconds
-            os.kill(min(workers), signal.SIGKILL)
+            extracting = asyncio.gather(*(pipeline.process_item(page) for page in pages))
+            while len(before := extraction_workers()) < 2:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # both busy: the huge page takes seconds
+            for pid in sorted(before)[:kill]:
+                os.kill(pid, signal.SIGKILL)
             await extracting
-            await asyncio.gather(*(pipeline.process_item(page) for page in later))
-            deadline = time.monotonic() + 15  # the extra worker exits once it is told to
-            while len(workers := extraction_workers()) > 2 and time.monotonic() < deadline:
+            deadline = time.monotonic() + 15  # the dead are gone, the new have started
+            while (len(after := extraction_workers()) != 2 or after & before == before) \
+                    and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
-            return workers
+            return before, after
         finally:
             pipeline.close_spider()
 
-    workers = asyncio.run(crawl())
-    assert pipeline.stats.get_value("extract/pool_restarts") == 1
-    assert all(page.article for page in caught + later)  # nothing lost to the crash
-    assert len(workers) == 2, workers
+    before, after = asyncio.run(crawl())
+    return before, after, pipeline
 
 
-def test_workers_do_not_run_the_crawls_main_script_again(tmp_path: Path) -> None:
-    """``scrapy crawl`` runs from a script (the console entry point). multiprocessing would
-    run it again in every worker, loading Scrapy and Twisted there (25 MB a worker)."""
-    marker = tmp_path / "run-in-a-worker"
-    script = tmp_path / "crawl_script.py"
-    script.write_text(f"""
-import os
-from pathlib import Path
+def test_a_killed_worker_loses_no_page_and_is_replaced_by_a_fork() -> None:
+    """The page it was on gets a second try; its replacement is forked from the live
+    worker (sharing its loaded extractors) rather than started and loaded anew."""
+    pages = pages_of([("file:///huge.html", huge_page()), *corpus_pages(12)])
+    before, after, pipeline = crawl_killing_workers(pages, kill=1)
+    assert all(page.article for page in pages), [p.url for p in pages if not p.article]
+    assert pipeline.stats.get_value("extract/worker_restarts") == 1
+    assert len(after) == 2, after
+    survivor, = before & after
+    replacement, = after - before
+    assert parent(replacement) == survivor
 
-if __name__ != "__main__":
-    Path({str(marker)!r}).write_text(str(os.getpid()))
-else:
-    from pipelines.extract import create_pool
 
-    pool = create_pool(1, 0)
-    print(pool.submit(os.getpid).result())
-    pool.shutdown()
-""")
-    result = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True,
-                            text=True, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().isdigit()  # the worker ran the task
-    assert not marker.exists()
+def test_when_every_worker_dies_new_ones_are_started() -> None:
+    pages = pages_of([("file:///huge.html", huge_page()), *corpus_pages(12)])
+    before, after, pipeline = crawl_killing_workers(pages, kill=2)
+    assert all(page.article for page in pages), [p.url for p in pages if not p.article]
+    assert pipeline.stats.get_value("extract/worker_restarts") >= 2
+    assert len(after) == 2 and not after & before, (before, after)
+
+
+def test_workers_load_no_crawler_code() -> None:
+    """What the workers load before they fork (PRELOAD) is extraction only: Scrapy,
+    Twisted and SQLAlchemy would cost every worker ~40 MB for nothing."""
+    code = (
+        "import sys, importlib; from pipelines.extract_worker import PRELOAD;"
+        "[importlib.import_module(m) for m in PRELOAD];"
+        "print(sorted(m for m in ('scrapy', 'twisted', 'sqlalchemy', 'alembic')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[]"

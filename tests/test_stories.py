@@ -33,17 +33,16 @@ from pipelines.dedupe_keys import band_hashes, content_hash, dedupe_keys, minhas
 from pipelines.extract import extract_to_dict
 from pipelines.extraction.normalize import words
 from pipelines.models import Article, CrawlRun, StoryBand
-from pipelines.stories import (
+from pipelines.shingles import (
     BANDS,
     LEAD_BANDS,
     LEAD_WORDS,
     LSH_THRESHOLD,
     NUM_PERM,
-    band_parameters,
-    candidates_query,
     shingle_hashes,
     shingles,
 )
+from pipelines.stories import band_parameters, candidates_query
 from tests.conftest import REPO, SEEDS, reset_postgres, run_scrapy
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))

@@ -11,7 +11,7 @@ import argparse
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from pipelines.extract import extract_workers, start_forkserver
+from pipelines.extract import start_workers_early, stop_early_workers
 from pipelines.heap import keep_heap_small
 
 
@@ -22,13 +22,15 @@ class Command(ScrapyCrawlCommand):
         assert self.crawler_process
         assert self.settings is not None
         keep_heap_small()  # before the crawl's threads start
-        if extract_workers(self.settings):
-            # The extraction workers' server loads the extractors (~3 s of CPU) on the
-            # other core while Scrapy builds the crawler, instead of after it.
-            start_forkserver()
-        crawler = self._create_crawler(args[0])
-        self.crawler_process.crawl(crawler, **opts.spargs)
-        self.crawler_process.start()
+        # The extraction workers load the extractors (~3 s of CPU) on the other core
+        # while Scrapy builds the crawler, instead of after it.
+        start_workers_early(self.settings)
+        try:
+            crawler = self._create_crawler(args[0])
+            self.crawler_process.crawl(crawler, **opts.spargs)
+            self.crawler_process.start()
+        finally:
+            stop_early_workers()
         if self.crawler_process.bootstrap_failed:  # the spider could not even be created
             self.exitcode = 2
             return
