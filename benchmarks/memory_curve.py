@@ -64,12 +64,12 @@ class ScrapedCounter:
 
 
 def at(samples: list[Sample], pages: int) -> Sample | None:
-    """The first sample taken once ``pages`` pages were done."""
-    return next((s for s in samples if s.pages >= pages), None)
+    """The last sample taken before ``pages`` pages were done (for the last mark, the
+    first sample at the total can be taken while the crawl shuts its workers down)."""
+    return next((s for s in reversed(samples) if 0 < s.pages < pages), None)
 
 
 def summary(samples: list[Sample], args: argparse.Namespace, wall: float, notes: str) -> str:
-    done = [s for s in samples if s.pages > 0]
     peak_rss, peak_pss = max(s.rss for s in samples), max(s.pss for s in samples)
     lines = [
         f"{args.pages} pages replayed in one run in {wall / 60:.1f} min; samples every "
@@ -77,13 +77,13 @@ def summary(samples: list[Sample], args: argparse.Namespace, wall: float, notes:
         "",
         f"Command: `.venv/bin/python {shlex.join(sys.argv)}`",
         "",
-        "| pages done | RSS sum (MB) | PSS sum (MB) | peak RSS so far (MB) |",
+        "| pages done (last sample before) | RSS sum (MB) | PSS sum (MB) | peak RSS so far (MB) |",
         "| ---: | ---: | ---: | ---: |",
     ]
     marks = sorted({m for m in (1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000)
                     if m <= args.pages} | {args.pages})
     for mark in marks:
-        if (sample := at(done, mark)) is not None:
+        if (sample := at(samples, mark)) is not None:
             so_far = max(s.rss for s in samples if s.seconds <= sample.seconds)
             lines.append(f"| {mark} | {sample.rss:.0f} | {sample.pss:.0f} | {so_far:.0f} |")
     lines += [

@@ -8,6 +8,7 @@ ctype, as the full-text search needs) and drops it at the end.
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -124,3 +125,12 @@ def run_scrapy(
         text=True,
         timeout=timeout,
     )
+
+
+def loaded_modules(setup: str, packages: tuple[str, ...]) -> list[str]:
+    """Which of ``packages`` a fresh interpreter holds after running ``setup``: what a
+    process of the crawl carries in memory."""
+    code = f"{setup}\nimport sys\nprint([p for p in {packages!r} if p in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout
+    return ast.literal_eval(out.strip())
