@@ -31,13 +31,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from pipelines import REPO, child_environment
 from pipelines.extraction.normalize import search_form
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 DEFAULT_DATABASE_URL = "sqlite:///archive.sqlite"
-REPO = Path(__file__).resolve().parent.parent
 MIGRATIONS = REPO / "migrations"
 # The newest revision in migrations/versions (tests/test_migrations.py checks it).
 SCHEMA_REVISION = "0003"
@@ -163,11 +163,9 @@ def schema_revision(connection: Connection) -> str | None:
 def upgrade_in_child(url: str) -> None:
     """Run :func:`upgrade_schema` in a child process (the URL goes through stdin, not
     the command line, where any user of the machine could read its password)."""
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     child = subprocess.run(
         [sys.executable, "-m", "pipelines.database"], input=url, text=True,
-        capture_output=True, env=environment, check=False,
+        capture_output=True, env=child_environment(), check=False,
     )
     if child.returncode == CHILD_DATABASE_ERROR:
         raise DatabaseError(child.stderr.strip())

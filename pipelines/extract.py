@@ -16,7 +16,6 @@ page) is replaced; the page it was on is tried once more, then fails
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,6 @@ if TYPE_CHECKING:  # workers import this module: keep Scrapy out of them
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
-logger = logging.getLogger(__name__)
 # Started by the crawl command before Scrapy builds the crawler, so that the workers
 # load the extractors (~3 s of CPU) on the other core meanwhile; the pipeline takes it.
 _early_pool: WorkerPool | None = None

@@ -36,9 +36,10 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import Any
 
+from pipelines import child_environment
+
 logger = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parent.parent
 HEADER = struct.Struct("!cQ")  # kind, payload length
 PAGE, FORK, RESULT, HELLO = b"P", b"F", b"R", b"H"  # the kinds of frames
 PAGES_AHEAD = 2  # a worker's next page waits in its socket, not behind the crawl's GIL
@@ -76,12 +77,6 @@ def recv_frame(sock: socket.socket) -> tuple[bytes, bytearray, list[int]]:
         header, fds = header + chunk, fds + passed
     kind, size = HEADER.unpack(header)
     return kind, recv_exactly(sock, size), fds
-
-
-def child_environment() -> dict[str, str]:
-    """This environment with the repository importable, wherever the child starts."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(
-        filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
 
 
 @dataclass
