@@ -75,9 +75,11 @@ class RecentShingles:
     """Shingles of the articles this process stored last, so that confirming a candidate
     seldom re-reads and re-tokenises its text: copies of a story tend to arrive close
     together. Sorted uint32 arrays, ~7 KB an article on the WCXB corpus (1,856 shingles
-    on average); bounded, least recently used out."""
+    on average): 7 MB for the default 1,000, a few hours of a busy news crawl; bounded,
+    least recently used out. (With 500, the benchmark's copies, ~390 articles apart,
+    were re-read: entries kept alive by frequent candidates shorten the reach.)"""
 
-    def __init__(self, size: int = 500) -> None:
+    def __init__(self, size: int = 1000) -> None:
         self.size = size
         self.entries: OrderedDict[int, array[int]] = OrderedDict()
 
@@ -90,12 +92,11 @@ class RecentShingles:
     def __contains__(self, article_id: object) -> bool:
         return article_id in self.entries  # without marking it used
 
-    def put(self, article_id: int, values: Iterable[int]) -> array[int]:
-        stored = self.entries[article_id] = array("I", values)
+    def put(self, article_id: int, values: Iterable[int]) -> None:
+        self.entries[article_id] = array("I", values)
         self.entries.move_to_end(article_id)
         if len(self.entries) > self.size:
             self.entries.popitem(last=False)
-        return stored
 
     def clear(self) -> None:
         self.entries.clear()
@@ -202,10 +203,17 @@ def _copied_stories(
     for candidate_id, candidate_story in candidates:
         if candidate_id == article_id or candidate_story in confirmed:
             continue
-        theirs = recent.get(candidate_id)
-        if theirs is None:
+        theirs: Collection[int] | None = recent.get(candidate_id)
+        reread = theirs is None
+        if reread:
             text = session.scalar(select(Article.text).where(Article.id == candidate_id))
-            theirs = recent.put(candidate_id, shingles(text or ""))
+            theirs = shingles(text or "")
         if is_copy(own, theirs):
             confirmed.add(candidate_story)
             yield candidate_story
+        elif reread:
+            # Kept only when not a copy: a copy's story is now represented by the new
+            # article (cached, and its newest member). Caching copies too made the cache
+            # thrash: two entries per article halved its reach, so that a story's
+            # previous copy 300 articles back was always evicted and re-read.
+            recent.put(candidate_id, theirs)

@@ -151,3 +151,31 @@ def test_a_changed_page_is_kept_as_versions_and_an_unchanged_one_only_moves_last
         ).all()
         assert versions == [(1, T1, t2), (2, t2, t4)]
     archive.engine.dispose()
+
+
+def test_a_page_new_and_changed_within_one_batch_is_stored_as_two_versions(
+    database_url: str,
+) -> None:
+    """The batch inserts its new articles before linking stories: a page first seen and
+    then changed inside one batch still gets its version row, its latest bands, and an
+    exact copy of it in the same batch the original's story."""
+    archive = Archive(open_database(database_url))
+    first = capture(URL, html("गंगा पर नया पुल खुला", BRIDGE), T1)
+    changed = capture(URL, html("गंगा पर नया पुल खुला", BRIDGE_CORRECTED), T1 + timedelta(hours=1))
+    mirror = capture("https://mirror.example/bridge",
+                     html("गंगा पर नया पुल खुला", BRIDGE_CORRECTED), T1 + timedelta(hours=2))
+    archive.write([first, changed, mirror], None)
+    assert [p.outcome for p in (first, changed, mirror)] == ["new", "updated", "duplicate"]
+    with Session(archive.engine) as session:
+        bridge = session.scalars(select(Article).where(Article.url == URL)).one()
+        copy = session.scalars(select(Article).where(Article.url == mirror.url)).one()
+        assert bridge.version == 2 and "अपडेट:" in bridge.text
+        old = session.scalars(select(ArticleVersion)).one()
+        assert (old.article_id, old.version, old.replaced_at) == (bridge.id, 1, changed.fetched_at)
+        bands = session.scalars(
+            select(StoryBand.hash).where(StoryBand.article_id == bridge.id)
+            .order_by(StoryBand.band)
+        ).all()
+        assert bands == story_signature(bridge.text)["bands"]
+        assert (copy.duplicate_of_id, copy.story_id) == (bridge.id, bridge.story_id)
+    archive.engine.dispose()
