@@ -18,7 +18,7 @@ from crawler.discovery import (
     sitemaps_in_robots,
 )
 from crawler.middlewares import retry_after_seconds
-from crawler.spiders.news import charset_problem, should_fetch
+from crawler.spiders.news import should_fetch
 from pipelines.archive import KnownPage
 from pipelines.listing_metadata import fill_from_listing
 from tests.fixture_site import BROKEN_FEED, XML_BOMB
@@ -266,11 +266,3 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after_seconds(b"Fri, 06 Jun 2025 11:00:00 GMT", now) == 0
     assert retry_after_seconds(b"soon") is None
     assert retry_after_seconds(None) is None
-
-
-def test_a_page_that_lies_about_its_charset_is_caught() -> None:
-    latin = "<html><body><p>Un café crème</p></body></html>".encode("cp1252")
-    assert "byte 0xe9" in (charset_problem(latin, "text/html; charset=UTF-8") or "")
-    assert charset_problem(latin, "text/html; charset=windows-1252") is None
-    hindi = "<html><body><p>रूस को मिला साथ</p></body></html>".encode()
-    assert charset_problem(hindi, "text/html") is None  # undeclared: left to detection

@@ -8,8 +8,9 @@ from datetime import datetime
 from pathlib import Path
 
 import htmldate.extractors
+import pytest
 
-from pipelines.extraction import extract_page
+from pipelines.extraction import ExtractionError, extract_page
 from pipelines.extraction.html_page import EXTRACTOR, extract_html
 from pipelines.extraction.language import DEFAULT_LANGUAGES
 from pipelines.extraction.metadata import clean_authors, strip_site
@@ -282,3 +283,21 @@ def test_htmldates_last_resort_reads_dates_in_the_archive_languages() -> None:
     assert sorted(parser.languages) == sorted(DEFAULT_LANGUAGES)
     assert parser.get_date_data("3 मार्च 2024").date_obj == datetime(2024, 3, 3)
     assert parser.get_date_data("14. März 2023").date_obj == datetime(2023, 3, 14)
+
+
+def test_a_page_that_lies_about_its_charset_is_refused_and_an_honest_one_decoded() -> None:
+    latin = "<html><body><p>Un café crème, {}</p></body></html>".format(
+        "long enough to be an article. " * 20).encode("cp1252")
+    url = "https://daily.example/cafe"
+    with pytest.raises(ExtractionError) as refused:
+        extract_page(latin, url, {"content-type": "text/html; charset=UTF-8"})
+    assert refused.value.reason == "bad-charset"
+    assert url in refused.value.detail and "byte 0xe9" in refused.value.detail
+    meta = latin.replace(b"<html>", b'<html><head><meta charset="utf-8"></head>')
+    with pytest.raises(ExtractionError, match="bad-charset"):
+        extract_page(meta, url, {"content-type": "text/html"})
+    honest = extract_page(latin, url, {"content-type": "text/html; charset=windows-1252"})
+    assert "Un café crème" in honest.text
+    hindi = "<html><body><p>रूस को मिला साथ। {}</p></body></html>".format(
+        "यह एक लंबी खबर है। " * 20).encode()
+    assert "रूस को मिला साथ" in extract_page(hindi, url, {"content-type": "text/html"}).text

@@ -38,7 +38,6 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
-from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
 from crawler.article_filter import LinkKind, link_kind, site_key, skip_reason
 from crawler.discovery import (
@@ -82,24 +81,6 @@ def merge_listing(listing: dict[str, Any], other: dict[str, Any]) -> None:
         if name not in listing:
             listing[name] = value
             listing.setdefault("field_from", {})[name] = other.get("from")
-
-
-def charset_problem(body: bytes, content_type: str) -> str | None:
-    """Why the body does not decode as the charset it declares (header, else meta), or None.
-
-    Decoders replace bad bytes silently; a mislabelled page would be archived as mojibake.
-    """
-    declared = http_content_type_encoding(content_type) or html_body_declared_encoding(body)
-    if not declared:
-        return None  # undeclared: extraction detects the encoding
-    try:
-        body.decode(declared)
-    except UnicodeDecodeError as exc:
-        return (f"declares charset {declared} but byte 0x{body[exc.start]:02x} at offset "
-                f"{exc.start} is not {declared}")
-    except LookupError:
-        return f"declares charset {declared}, which is not a known encoding"
-    return None
 
 
 def failure_reason(failure: Failure, url: str, timeout: float) -> tuple[str, str]:
@@ -357,11 +338,7 @@ class NewsSpider(scrapy.Spider):
             yield self.page(response, outcome="not-modified")
         elif not self.is_html(response):
             yield self.page(response).fail("not-html", self.not_html(response))
-        elif problem := charset_problem(response.body, self.content_type(response)):
-            yield self.page(response).fail("bad-charset", (
-                f"{response.url} {problem}: archived text would be garbled; the site mislabels "
-                "its encoding"))
-        else:
+        else:  # a charset the page lies about is caught by extraction, which decodes it
             yield self.page(response)
 
     # Pages and failures -----------------------------------------------------------------
