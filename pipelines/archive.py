@@ -243,16 +243,16 @@ class Archive:
                 elif page.outcome is None:
                     page.outcome = "not-article"
                 stored.append((page, article))
-            # The new articles go in together, before any story is linked: one
-            # multi-row INSERT, so the full-text trigger's index entries are written as
-            # one segment. (Flushed one by one, each was flushed alone by the next
-            # statement's savepoint: FTS5 then spent twice the time merging segments.)
+            # The new articles go in together, before any story is linked: multi-row
+            # INSERTs, in which the full-text trigger indexes the batch. Inserted one by
+            # one between the story statements, the same index work took about twice
+            # the CPU (benchmarks/store_cost.py, docs/benchmarks.md "Eighth round").
             session.flush()
             for page, article in stored:
                 if article is None or page.outcome not in ("new", "duplicate", "updated"):
                     continue
                 if page.outcome == "duplicate" and article.story_id is None:
-                    # Its original is in this batch, and was linked above.
+                    # Its original came earlier in this batch: linked by now.
                     article.story_id = batch.originals[article.content_hash].story_id
                 link_story(session, article, page.article, self.recent,
                            self.candidates_per_bucket)
