@@ -13,7 +13,6 @@ from w3lib.encoding import (
     html_body_declared_encoding,
     html_to_unicode,
     http_content_type_encoding,
-    read_bom,
 )
 
 from pipelines.extraction.normalize import nfc
@@ -73,23 +72,21 @@ def decode_html(body: bytes, headers: Mapping[str, str], url: str) -> str:
     """Decode HTML by BOM, HTTP charset, <meta charset>, then detection (w3lib).
 
     A page whose bytes are not in the charset it declares is refused (``bad-charset``):
-    decoders replace bad bytes silently, and the archive would keep mojibake. Checked
-    here, where the page is decoded anyway, rather than by a decode of its own in the
-    crawl process (1.5 ms a page on its reactor).
+    the decoder replaces bad bytes silently, and the archive would keep mojibake. Checked
+    here, where the page is decoded anyway (strictly again only when a replacement
+    character shows up), not by a decode of its own on the crawl's reactor.
     """
     content_type = headers.get("content-type")
-    declared = http_content_type_encoding(content_type) or html_body_declared_encoding(body)
-    if declared and read_bom(body)[0] is None:  # else decoded as html_to_unicode would
-        if declared in ("utf-16", "utf-32"):
-            declared += "-be"  # as html_to_unicode reads them
+    encoding, text = html_to_unicode(content_type, body)
+    replaced = "\ufffd" in text
+    if replaced and (http_content_type_encoding(content_type) or html_body_declared_encoding(body)):
         try:
-            return nfc(body.decode(declared))
+            body.decode(encoding)
         except UnicodeDecodeError as exc:
             raise ExtractionError("bad-charset", (
-                f"{url} declares charset {declared} but byte 0x{body[exc.start]:02x} at "
-                f"offset {exc.start} is not {declared}: archived text would be garbled; "
+                f"{url} declares charset {encoding} but byte 0x{body[exc.start]:02x} at "
+                f"offset {exc.start} is not {encoding}: archived text would be garbled; "
                 "the site mislabels its encoding")) from None
-    _, text = html_to_unicode(content_type, body)
     return nfc(text)
 
 
