@@ -301,3 +301,55 @@ def test_a_page_that_lies_about_its_charset_is_refused_and_an_honest_one_decoded
     hindi = "<html><body><p>रूस को मिला साथ। {}</p></body></html>".format(
         "यह एक लंबी खबर है। " * 20).encode()
     assert "रूस को मिला साथ" in extract_page(hindi, url, {"content-type": "text/html"}).text
+
+
+RUSSIAN = "Президент заявил, что экономика страны растёт быстрее, чем ожидали аналитики. "
+HINDI = "रूस और उत्तर कोरिया के बीच रक्षा समझौते पर दुनिया भर में चर्चा हो रही है। "
+
+
+def legacy_page(text: str, declared: str) -> str:
+    return (f'<html><head><meta charset="{declared}"><title>Story</title></head><body>'
+            f"<article><p>{text * 12}</p><p>{text * 10}</p></article></body></html>")
+
+
+@pytest.mark.parametrize(("text", "encoding", "declared", "header"), [
+    (HINDI, "utf-8", "windows-1251", "text/html; charset=windows-1251"),  # the issue's case
+    (RUSSIAN, "utf-8", "windows-1251", "text/html"),  # only <meta> lies
+    (RUSSIAN, "cp1251", "iso-8859-1", "text/html; charset=iso-8859-1"),  # wrong legacy one
+], ids=["hindi-utf8-as-cp1251", "russian-utf8-meta-cp1251", "russian-cp1251-as-latin1"])
+def test_a_page_whose_bytes_are_another_charset_than_declared_is_stored_right(
+    text: str, encoding: str, declared: str, header: str
+) -> None:
+    body = legacy_page(text, declared).encode(encoding)
+    result = extract_page(body, "https://daily.example/story", {"content-type": header})
+    assert text.strip()[:40] in result.text
+    real = "utf-8" if encoding == "utf-8" else encoding
+    assert result.provenance["charset"].startswith(f"{real} (declared ")
+
+
+@pytest.mark.parametrize(("text", "encoding"), [
+    (RUSSIAN, "windows-1251"),
+    ("Le président a déclaré que l'économie était en pleine croissance à Paris. ",
+     "windows-1252"),
+], ids=["russian-cp1251", "french-cp1252"])
+def test_an_honest_legacy_charset_is_kept(text: str, encoding: str) -> None:
+    body = legacy_page(text, encoding).encode(encoding)
+    result = extract_page(body, "https://daily.example/story", {"content-type": "text/html"})
+    assert text.strip()[:40] in result.text
+    assert "charset" not in result.provenance
+
+
+def test_control_characters_never_reach_the_archive() -> None:
+    """lxml drops raw control bytes from the HTML, but JSON-LD strings carry them as
+    escapes (``\\u001b``): a headline with terminal colour codes, a byline with a bell."""
+    data = ('{"@type": "NewsArticle", "headline": "\\u001b[1mCouncil votes\\u001b[0m budget",'
+            ' "author": {"@type": "Person", "name": "Jane\\u0007 Doe"},'
+            ' "description": "Buses\\u0000 and\\u000b routes"}')
+    html = page(f'<script type="application/ld+json">{data}</script>').encode()
+    result = extract_page(html, "https://daily.example/story", {"content-type": "text/html"})
+    assert result.title == "Council votes budget"
+    assert result.authors == ["Jane Doe"]
+    assert result.description is not None and "Buses" in result.description
+    for value in (result.text, result.title, result.description, *result.authors):
+        assert not any((ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F
+                       for c in value)

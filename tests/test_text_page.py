@@ -477,3 +477,21 @@ def test_detect_agency(text: str, agency: str | None) -> None:
 def test_parse_byline(line: str, authors: list[str] | None) -> None:
     byline = parse_byline(line)
     assert (byline.authors if byline else None) == authors
+
+
+def test_control_characters_in_a_text_dump_never_reach_the_archive() -> None:
+    """A dump saved from a terminal: colour codes around the headline, a bell and an
+    escape inside a paragraph, a form feed between paragraphs."""
+    from pipelines.extraction import extract_page
+
+    seed = sorted(SEEDS.glob("*.txt"))[0].read_text("utf-8")
+    clean = extract_page(seed.encode(), "file:///seed.txt")
+    assert clean.title
+    paragraph = clean.text.split("\n\n")[1]
+    middle = len(paragraph) // 2
+    dirty = (seed.replace(clean.title, f"\x1b[1;31m{clean.title}\x1b[0m\x07", 1)
+             .replace(paragraph, f"{paragraph[:middle]}\x1b\x07{paragraph[middle:]}\x0c", 1))
+    assert dirty.count("\x1b") == 3
+    result = extract_page(dirty.encode(), "file:///seed.txt")
+    assert result.title == clean.title
+    assert result.text == clean.text

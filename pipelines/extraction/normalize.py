@@ -16,11 +16,24 @@ _ZERO_WIDTH = "\u200c\u200d\u200b\ufeff\u2060"
 # Python's `re` `\w` excludes the marks and would cut Hindi words into fragments.
 _WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}]+)*")
 _SPACES = regex.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# Terminal escape sequences (colour codes, window titles) whole, then any other C0/C1
+# control character but tab and line breaks: a text dump saved from a terminal or a
+# broken CMS carries them, and in the archive they corrupt every terminal, CSV and
+# JSON consumer downstream.
+_CONTROLS = regex.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0e-\x1f\x7f-\x9f]"
+)
+_PAGE_BREAKS = regex.compile(r"[\x0b\x0c]")  # vertical tab, form feed: line breaks
 
 
 def nfc(text: str) -> str:
     """NFC-normalise text: the composed form is what users type and what we store."""
     return unicodedata.normalize("NFC", text)
+
+
+def drop_controls(text: str) -> str:
+    """Text without control characters (ESC, BEL, NUL, C1 ...) or terminal escapes."""
+    return _PAGE_BREAKS.sub("\n", _CONTROLS.sub("", text))
 
 
 def clean_text(text: str) -> str:
