@@ -9,17 +9,27 @@ page, fetched at its ``WARC-Date``. A ``revisit`` record gets the payload of the
 it repeats. Bodies are decoded by Scrapy's own HttpCompressionMiddleware, as in a crawl.
 
 A file cut short (a crawl killed while writing) gives the records before the cut and one
-failed page saying where the cut is.
+failed page saying where the cut is. Hostile files lose only themselves: an empty file,
+one that is no WARC, a record without a usable http(s) ``WARC-Target-URI`` or date each
+become a failed page (``empty``, ``not-a-warc``, ``warc-bad-record``, ``bad-url``) and
+the records after a bad one are still read.
+
+Files are opened by :func:`open_regular` (also the replay spider's): non-blocking, then
+checked with ``fstat``, so a FIFO, socket or device never blocks a reader thread.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -29,7 +39,7 @@ from scrapy.http import Headers, Response
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import ChunkedDataReader
 from warcio.exceptions import ArchiveLoadFailed
-from warcio.recordloader import ArcWarcRecord
+from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
 from warcio.timeutils import iso_date_to_datetime
 
 from crawler.items import Page, lower_headers
@@ -42,14 +52,126 @@ CHUNK = 1024 * 1024
 PAGE_PREFIX = f"{PAGE_FIELD}: ".encode()
 
 
+FILE_KINDS = {
+    stat.S_IFDIR: "folder", stat.S_IFIFO: "FIFO (named pipe)", stat.S_IFSOCK: "socket",
+    stat.S_IFCHR: "device", stat.S_IFBLK: "device",
+}
+
+
 def is_warc(path: Path) -> bool:
-    return path.is_file() and path.name.lower().endswith(WARC_SUFFIXES)
+    return path.name.lower().endswith(WARC_SUFFIXES)
 
 
 class ReadFailure(Exception):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
         self.reason, self.detail = reason, detail
+
+
+def shown(path: Path | str) -> str:
+    """A path as text that can be stored and logged: a file name that is not UTF-8 keeps
+    its bytes as ``\\xNN`` escapes instead of failing the database write."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def url_problem(url: object) -> str | None:
+    """Why a stated URL cannot be a page's address (None if it can): only http(s) URLs
+    with a host and file: URLs name pages; ``javascript:``, ``data:`` etc. would be
+    archived as articles under an address that is no page."""
+    if not isinstance(url, str) or not url.strip():
+        return "it is empty or not a string"
+    try:
+        url.encode("utf-8")
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except (UnicodeEncodeError, ValueError) as exc:
+        return f"it is not a valid URL ({exc})"
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        return None if host else "it has no host"
+    if scheme == "file":
+        return None
+    return f"its scheme {scheme + ':' if scheme else '(none)'} is not http, https or file"
+
+
+def not_a_file(path: Path | str, mode: int) -> ReadFailure:
+    kind = FILE_KINDS.get(stat.S_IFMT(mode), "special file")
+    return ReadFailure(
+        "not-a-file",
+        f"{shown(path)} is a {kind}, not a file; it was not read. Remove it from the folder "
+        "or the manifest",
+    )
+
+
+def os_failure(path: Path | str, exc: OSError) -> ReadFailure:
+    """The reason an OS error gives for a file that cannot be opened."""
+    if exc.errno == errno.ENOENT:
+        return ReadFailure(
+            "missing-file",
+            f"{shown(path)} does not exist (moved or deleted after the folder was listed, or "
+            "a manifest names a file that is not there); put it back or fix the manifest",
+        )
+    if exc.errno == errno.ELOOP:
+        return ReadFailure(
+            "symlink-loop",
+            f"{shown(path)} is a symbolic link that leads back to itself; fix or remove it",
+        )
+    if exc.errno == errno.ENXIO:  # a socket: open() fails on it
+        return ReadFailure("not-a-file", f"{shown(path)} is a socket, not a file; remove it")
+    return ReadFailure(
+        "unreadable-file",
+        f"cannot read {shown(path)}: {exc.strerror}; give the user running the replay read "
+        "access to it",
+    )
+
+
+def check_file(path: Path | str) -> ReadFailure | None:
+    """Why a path named by a manifest or a symbolic link is not a file to read, from one
+    stat() before it is opened: a FIFO or device is then never opened at all."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return os_failure(path, exc)
+    return None if stat.S_ISREG(mode) else not_a_file(path, mode)
+
+
+def open_regular(path: Path | str) -> tuple[BinaryIO, os.stat_result]:
+    """The file open for reading, and its stat; a ReadFailure if it is not a readable file.
+
+    Opened non-blocking (a FIFO or device would otherwise hang the reading thread, and
+    with it the process's exit) and checked with fstat(), which sees what was opened,
+    even if the name was swapped for something else after it was listed.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise os_failure(path, exc) from None
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise not_a_file(path, status.st_mode)
+        # O_NONBLOCK stays set: it changes nothing for a regular file, and clearing it
+        # would cost two more system calls a file.
+        return os.fdopen(fd, "rb"), status
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class TolerantLoader(ArcWarcRecordLoader):
+    """warcio's record loader, but a record without ``WARC-Target-URI`` is read (with
+    no HTTP headers) instead of raising AttributeError, which ends the whole file."""
+
+    def load_http_headers(self, rec_type: str, uri: str | None, stream: Any, length: Any) -> Any:
+        return super().load_http_headers(rec_type, uri or "", stream, length)
+
+
+class Records(ArchiveIterator):
+    """warcio's ArchiveIterator with :class:`TolerantLoader`."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__(stream)
+        self.loader = TolerantLoader()
 
 
 class WarcReader:
@@ -74,42 +196,91 @@ class WarcReader:
         """The pages of the files, in order; each problem is a failed page."""
         for path in paths:
             for page in self._file_pages(path):
-                page.local_path = str(path)
+                page.local_path = shown(path)
                 page.source = source or page.source or default_source(page.url)
                 yield page
 
     def _file_pages(self, path: Path) -> Iterator[Page]:
+        try:
+            stream, status = open_regular(path)
+        except ReadFailure as failure:
+            yield file_page(path, None).fail(failure.reason, failure.detail)
+            return
+        with stream:
+            if status.st_size == 0:
+                yield file_page(path, status).fail(
+                    "empty", f"{shown(path)} is empty (0 bytes), no WARC records; replace it "
+                    "with the whole file or delete it",
+                )
+                return
+            yield from self._records(path, stream, status)
+
+    def _records(self, path: Path, stream: BinaryIO, status: os.stat_result) -> Iterator[Page]:
         ours, end, count = False, 0, 0
         try:
-            with path.open("rb") as stream:
-                records = ArchiveIterator(stream)
-                for record in records:
-                    kind = record.rec_type
-                    if kind is None:
-                        break  # the record's headers are cut off: warcio reads no type
-                    if kind == "warcinfo":
-                        info = "\n" + read_all(record).decode("utf-8", "replace")
-                        ours = f"\nsoftware: {SOFTWARE}/" in info
-                    data = read_all(record) if kind == "metadata" else b""
-                    drain(record)
-                    if getattr(record.raw_stream, "limit", 0) > 0:
-                        break  # the record's block ends before its Content-Length: cut
-                    offset, length = records.get_record_offset(), records.get_record_length()
-                    end, count = offset + length, count + 1
-                    place = {"file": str(path), "offset": offset, "length": length}
-                    if kind in ("response", "revisit"):
-                        self._remember(record, place)
-                        if not ours and is_page_response(record):
-                            yield self.fill(Page(
-                                url=target(record), fetched_at=warc_date(record), warc=place
-                            ))
-                    elif data.startswith(PAGE_PREFIX):
-                        yield self._page_of(data[len(PAGE_PREFIX):], record, place)
+            records = Records(stream)
+            for record in records:
+                kind = record.rec_type
+                if kind is None:
+                    break  # the record's headers are cut off: warcio reads no type
+                if count == 0 and record.format != "warc":  # warcio's guess: an old ARC
+                    yield not_a_warc(path, status, "it does not start with a WARC record")
+                    return
+                if kind == "warcinfo":
+                    info = "\n" + read_some(record, self.max_size).decode("utf-8", "replace")
+                    ours = f"\nsoftware: {SOFTWARE}/" in info
+                data = read_some(record, self.max_size) if kind == "metadata" else b""
+                drain(record)
+                if getattr(record.raw_stream, "limit", 0) > 0:
+                    break  # the record's block ends before its Content-Length: cut
+                offset, length = records.get_record_offset(), records.get_record_length()
+                end, count = offset + length, count + 1
+                place = {"file": str(path), "offset": offset, "length": length}
+                if kind in ("response", "revisit"):
+                    self._remember(record, place)
+                    page = None if ours else self._response_page(record, place)
+                    if page is not None:
+                        yield page
+                elif data.startswith(PAGE_PREFIX):
+                    yield self._page_of(data[len(PAGE_PREFIX):], record, place)
         except READ_ERRORS as exc:
-            yield cut_page(path, end, count, f"unreadable after byte {end} ({exc})")
+            if count == 0:
+                yield not_a_warc(path, status, str(exc).strip().splitlines()[0])
+            else:
+                yield cut_page(path, status, end, count, f"unreadable after byte {end} ({exc})")
             return
-        if not ends_whole(path, end):
-            yield cut_page(path, end, count, f"cut short at byte {end} of {path.stat().st_size}")
+        if not ends_whole(stream, end):
+            yield cut_page(path, status, end, count, f"cut short at byte {end} of "
+                           f"{status.st_size}")
+
+    def _response_page(self, record: ArcWarcRecord, place: dict[str, Any]) -> Page | None:
+        """A foreign file's 2xx HTML or text response as a page; a failed page for a
+        record that should be one but cannot; None for every other response (an image,
+        a 404, Heritrix's ``dns:`` records)."""
+        url = target(record)
+        where = f"{shown(place['file'])} at byte {place['offset']}"
+        if not url:
+            return bad_record(place, f"the {record.rec_type} record {where} has no "
+                              "WARC-Target-URI, so its page has no address")
+        holds_http = (record.content_type or "").lower().startswith("application/http")
+        if not url.lower().startswith(("http:", "https:")):
+            if not holds_http:
+                return None
+            problem = url_problem(url) or "its scheme is not http or https"
+            return bad_record(place, f"the HTTP response {where} is for {url[:200]!r}, which "
+                              f"is no web page address: {problem}", "bad-url")
+        try:
+            if not is_page_response(record):
+                return None
+            fetched_at = warc_date(record)
+        except (TypeError, ValueError) as exc:
+            return bad_record(place, f"the {record.rec_type} record {where} for {url[:200]} "
+                              f"has an unreadable status line or WARC-Date ({exc})")
+        problem = url_problem(url)
+        if problem:
+            return bad_record(place, f"the {record.rec_type} record {where} is for "
+                              f"{url[:200]!r}, which is not a valid URL: {problem}", "bad-url")
+        return self.fill(Page(url=url, fetched_at=fetched_at, warc=place))
 
     def _remember(self, record: ArcWarcRecord, place: dict[str, Any]) -> None:
         self.records[record.rec_headers.get_header("WARC-Record-ID")] = place
@@ -130,6 +301,11 @@ class WarcReader:
                 f"the page record in {place['file']} at byte {place['offset']} is not the "
                 f"JSON object newsarchive writes ({exc}); the file was changed by hand?",
             )
+        problem = url_problem(page.url)
+        if problem:
+            return page.fail("bad-url", f"the page record in {shown(place['file'])} at byte "
+                             f"{place['offset']} names {str(page.url)[:200]!r}, which is no page "
+                             f"address: {problem}")
         refers_to = record.rec_headers.get_header("WARC-Refers-To")
         page.warc = self.records.get(refers_to)
         if page.warc is None:
@@ -240,8 +416,10 @@ def record_at(stream: BinaryIO, offset: int) -> ArcWarcRecord:
     return next(iter(ArchiveIterator(stream)))
 
 
-def read_all(record: ArcWarcRecord) -> bytes:
-    return record.raw_stream.read()
+def read_some(record: ArcWarcRecord, limit: int) -> bytes:
+    """A record's block, at most ``limit`` bytes: a hostile metadata record cannot fill
+    the memory."""
+    return record.raw_stream.read(limit)
 
 
 def drain(record: ArcWarcRecord) -> None:
@@ -266,20 +444,40 @@ def is_page_response(record: ArcWarcRecord) -> bool:
     return not content_type or content_type in PAGE_TYPES
 
 
-def ends_whole(path: Path, end: int) -> bool:
+def ends_whole(stream: BinaryIO, end: int) -> bool:
     """Nothing but the blank lines that close a record (uncompressed WARC) after end."""
-    with path.open("rb") as stream:
-        stream.seek(end)
-        tail = stream.read(8)
+    stream.seek(end)
+    tail = stream.read(8)
     return len(tail) < 8 and not tail.strip()
 
 
-def cut_page(path: Path, end: int, count: int, what: str) -> Page:
+def file_page(path: Path, status: os.stat_result | None) -> Page:
+    """A page for a whole WARC file, to fail: fetched when the file was last written."""
+    when = datetime.fromtimestamp(status.st_mtime, UTC) if status else datetime.now(UTC)
+    return Page(url=path.as_uri(), fetched_at=when)
+
+
+def bad_record(place: dict[str, Any], detail: str, reason: str = "warc-bad-record") -> Page:
+    return Page(url=f"{Path(place['file']).as_uri()}#offset={place['offset']}",
+                fetched_at=datetime.now(UTC)).fail(
+        reason, f"{detail}; the other records of the file were read. Fix or drop the record "
+        "(e.g. with warcio's tools) and replay the file again if it matters",
+    )
+
+
+def not_a_warc(path: Path, status: os.stat_result, why: str) -> Page:
+    return file_page(path, status).fail(
+        "not-a-warc", f"{shown(path)} is not a WARC file ({why[:300]}); nothing in it was "
+        "read. Check that it is a WARC (warcio check), or remove or rename it",
+    )
+
+
+def cut_page(path: Path, status: os.stat_result, end: int, count: int, what: str) -> Page:
     return Page(
         url=f"{path.as_uri()}#offset={end}",
-        fetched_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+        fetched_at=datetime.fromtimestamp(status.st_mtime, UTC),
     ).fail(
         "warc-truncated",
-        f"{path} is {what}, as when a crawl stops while writing: its first {count} records "
-        "were read, what followed is lost. Crawl those pages again if they matter.",
+        f"{shown(path)} is {what}, as when a crawl stops while writing: its first {count} "
+        "records were read, what followed is lost. Crawl those pages again if they matter.",
     )

@@ -4,8 +4,23 @@
 page dumps (``.txt``), saved HTML (``.html``, ``.htm``, ``.html.gz``), WARC files
 (``.warc``, ``.warc.gz``, read by :mod:`crawler.warc_reader`). A ``manifest.jsonl``
 in a folder names each file's real page (``{"file": ..., "url": ..., "fetched_at": ...}``);
-a file without an entry gets its ``file://`` URL. Every file that cannot be read becomes
+a file without an entry gets its ``file://`` URL. Every entry that cannot be read becomes
 a failed page with its reason, so nothing is lost silently.
+
+Every file and folder handed to a replay is hostile until checked:
+
+- Nothing outside the replayed folder is read. A manifest line naming ``../x`` or an
+  absolute path, a symbolic link, or a ``manifest.jsonl`` that resolves outside is an
+  ``outside-folder`` failure, never opened.
+- Symbolic links to files are followed when their target is inside the folder (the page
+  keeps the link's name); a dangling link is ``broken-symlink``, a loop ``symlink-loop``.
+  Links to folders are never descended: one pointing inside is replayed under its real
+  path anyway (counted as ``replay/skipped/folder-symlink``), one pointing outside is
+  ``outside-folder``.
+- Only regular files are opened, non-blocking and checked with ``fstat``: a FIFO,
+  socket or device named like a page is ``not-a-file`` (opening a FIFO would block the
+  run forever, past SIGTERM).
+- A manifest ``url`` must be http(s) with a host, or ``file:`` (``bad-url``).
 """
 
 from __future__ import annotations
@@ -14,15 +29,16 @@ import asyncio
 import gzip
 import json
 import os
+import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import blake2b
 from heapq import merge
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
 import scrapy
@@ -31,7 +47,16 @@ from scrapy.core.scraper import Scraper
 from scrapy.crawler import Crawler
 
 from crawler.items import Page
-from crawler.warc_reader import WarcReader, is_warc
+from crawler.warc_reader import (
+    ReadFailure,
+    WarcReader,
+    check_file,
+    is_warc,
+    open_regular,
+    os_failure,
+    shown,
+    url_problem,
+)
 from pipelines.extract import extract_workers
 
 MANIFEST = "manifest.jsonl"
@@ -53,6 +78,30 @@ def page_suffix(path: Path) -> str | None:
 class ManifestEntry:
     url: str
     fetched_at: datetime | None
+
+
+@dataclass
+class Listing:
+    """A folder's entries that may be pages, by kind, from the listing's d_type alone."""
+
+    folder: Path
+    files: list[str] = field(default_factory=list)  # regular page files
+    links: list[str] = field(default_factory=list)  # symbolic links, to files or folders
+    special: list[str] = field(default_factory=list)  # FIFOs, sockets, devices named as pages
+    subfolders: list[Path] = field(default_factory=list)
+    manifest: bool = False
+
+
+def no_manifest(path: Path) -> Iterator[tuple[Path, ManifestEntry] | Page]:
+    return iter(())
+
+
+class FileToRead(NamedTuple):
+    """A page file found or named, not opened yet (that happens in a thread)."""
+
+    path: Path  # as found or named: the page's file:// URL and local_path
+    entry: ManifestEntry | None
+    real: Path | None = None  # what to open, when path is a symbolic link
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -104,11 +153,14 @@ class ReplaySpider(scrapy.Spider):
         super().__init__(**kwargs)
         if not path:
             raise ValueError("replay needs a file or folder: scrapy crawl replay -a path=PATH")
-        self.root = Path(path).expanduser().resolve()
+        # realpath, not Path.resolve(): a link loop is then "does not exist", not a traceback
+        self.root = Path(os.path.realpath(Path(path).expanduser()))
         if not self.root.exists():
-            raise ValueError(f"replay path {self.root} does not exist")
+            raise ValueError(f"replay path {shown(self.root)} does not exist")
+        self.folder = self.root if self.root.is_dir() else self.root.parent
         self.source_name = source
-        self.run_arguments = {"path": str(self.root), "source": source}
+        self.run_arguments = {"path": shown(self.root), "source": source}
+        self.warc_files: list[Path] = []  # found by the walk, read after the other pages
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ReplaySpider:
@@ -133,18 +185,27 @@ class ReplaySpider(scrapy.Spider):
             asyncio.get_running_loop().call_later(0.1, _close_if_idle, scraper)
 
     async def start(self) -> AsyncIterator[Page]:
-        for page in self.pages():
+        # The walk, the manifests and the reads all run in a thread: one hop a page.
+        pages = self.pages()
+        while True:
             await self.in_flight.acquire()
-            if page.error is None:
-                await asyncio.to_thread(self.read, page)
+            page = await asyncio.to_thread(self.next_page, pages)
+            if page is None:
+                self.in_flight.release()
+                break
             yield page
         async for page in self.warc_pages():
             yield page
 
+    def next_page(self, pages: Iterator[Page | FileToRead]) -> Page | None:
+        item = next(pages, None)
+        return self.read(item) if isinstance(item, FileToRead) else item
+
     async def warc_pages(self) -> AsyncIterator[Page]:
         """The pages of the WARC files under the path, read in a thread, in name order."""
-        files = [self.root] if is_warc(self.root) else sorted(filter(is_warc, self.root.rglob("*")))
-        pages = WarcReader(self.crawler).pages(files, self.source_name, self.default_source)
+        pages = WarcReader(self.crawler).pages(
+            sorted(self.warc_files), self.source_name, self.default_source
+        )
         while True:
             await self.in_flight.acquire()
             page = await asyncio.to_thread(next, pages, None)
@@ -153,8 +214,9 @@ class ReplaySpider(scrapy.Spider):
                 return
             yield page
 
-    def pages(self) -> Iterator[Page]:
-        """Every page to replay, body not read yet; manifest problems as failed pages.
+    def pages(self) -> Iterator[Page | FileToRead]:
+        """Every page to replay, body not read yet; problems found on the way as failed
+        pages. WARC files found are kept in ``warc_files``.
 
         Streamed folder by folder, manifest line by manifest line: a 100k-page folder is
         never held as a list of paths and entries (~65 MB), only as the digests of the
@@ -162,19 +224,28 @@ class ReplaySpider(scrapy.Spider):
         is not replayed again as an unlisted one, nor twice for two lines naming it.
         """
         if not self.root.is_dir():
-            entries = self.read_manifest(self.root.parent / MANIFEST)
+            if is_warc(self.root):
+                self.warc_files.append(self.root)
+                return
+            entries = self.read_manifest(self.folder / MANIFEST)
             entry = next((e for e in entries if not isinstance(e, Page) and e[0] == self.root),
                          None)
-            yield self.page_for(self.root, entry[1] if entry else None)
+            failure = check_file(self.root)  # named by the user: any name is a page
+            stated = entry[1] if entry else None
+            yield self.failed(self.root, stated, failure) if failure else FileToRead(
+                self.root, stated)
             return
         listed = ListedFiles()
-        for folder, subfolders, names in os.walk(self.root):
-            subfolders.sort()
-            manifest = Path(folder) / MANIFEST
-            this = ListedFiles(str(item[0]) for item in self.read_manifest(manifest)
+        for listing in self.walk():
+            if isinstance(listing, Page):
+                yield listing
+                continue
+            manifest = listing.folder / MANIFEST
+            lines = self.read_manifest if listing.manifest else no_manifest
+            this = ListedFiles(str(item[0]) for item in lines(manifest)
                                if not isinstance(item, Page))
             repeated: set[str] = set()  # files this manifest names more than once
-            for item in self.read_manifest(manifest):
+            for item in lines(manifest):
                 if isinstance(item, Page):
                     yield item
                     continue
@@ -184,87 +255,220 @@ class ReplaySpider(scrapy.Spider):
                     continue
                 if this.count(key) > 1:
                     repeated.add(key)
-                if page_suffix(target) and target.is_file():
-                    yield self.page_for(target, entry)
-                else:
-                    yield self.new_page(entry.url, target, entry.fetched_at).fail(
-                        "missing-file",
-                        f"{MANIFEST} names {target}, which does not exist or is not a page",
-                    )
+                yield self.checked(target, entry)
             listed.update(this)
             del this, repeated
-            for name in sorted(names):
-                path = Path(folder, name)
-                if page_suffix(path) and str(path) not in listed:
-                    yield self.page_for(path, None)
+            for name in listing.files:
+                path = listing.folder / name
+                if str(path) not in listed:
+                    yield FileToRead(path, None)
+            for name in listing.links:
+                yield from self.linked(listing.folder / name)
+            for name in listing.special:
+                path = listing.folder / name
+                yield self.failed(path, None, ReadFailure(
+                    "not-a-file", f"{shown(path)} is not a regular file but a FIFO, socket or "
+                    "device; it was not opened. Remove it from the folder"))
+
+    def walk(self) -> Iterator[Listing | Page]:
+        """Each folder under the root, depth first in name order, as a :class:`Listing`;
+        WARC files go to ``warc_files``; a folder that cannot be listed is a failed page.
+        Entry kinds come from the listing itself (d_type): no stat() a file."""
+        stack = [self.root]
+        while stack:
+            folder = stack.pop()
+            try:
+                with os.scandir(folder) as entries:
+                    listing = self.listing(folder, entries)
+            except OSError as exc:
+                yield self.new_page(folder.as_uri(), folder, None).fail(
+                    "unreadable-folder", f"cannot list the folder {shown(folder)}: "
+                    f"{exc.strerror}; nothing in it was replayed. Give the user running the "
+                    "replay read and execute access to it",
+                )
+                continue
+            stack.extend(sorted(listing.subfolders, reverse=True))
+            listing.subfolders.clear()
+            yield listing
+
+    def listing(self, folder: Path, entries: Iterable[os.DirEntry[str]]) -> Listing:
+        listing = Listing(folder)
+        for entry in entries:
+            name = entry.name
+            if entry.is_dir(follow_symlinks=False):
+                listing.subfolders.append(folder / name)
+            if name == MANIFEST:  # whatever it is: read_manifest() says if it is no file
+                listing.manifest = True
+            elif entry.is_symlink():
+                listing.links.append(name)
+            elif entry.is_dir(follow_symlinks=False) or not (
+                page_suffix(Path(name)) or is_warc(Path(name))
+            ):
+                continue
+            elif not entry.is_file(follow_symlinks=False):
+                listing.special.append(name)
+            elif is_warc(Path(name)):
+                self.warc_files.append(folder / name)
+            else:
+                listing.files.append(name)
+        for names in (listing.files, listing.links, listing.special):
+            names.sort()
+        return listing
 
     def read_manifest(self, path: Path) -> Iterator[tuple[Path, ManifestEntry] | Page]:
-        """(file, entry) for each line of a manifest, or a failed page for a bad line."""
-        if not path.is_file():
+        """(file, entry) for each line of a manifest, or a failed page for a bad line.
+
+        The named file is resolved (realpath) and must be inside the replayed folder; it
+        is not looked at here (:meth:`checked` does)."""
+        try:
+            if not inside(Path(os.path.realpath(path)), self.folder):
+                yield self.outside(path, None)
+                return
+            stream, _ = open_regular(path)
+        except ReadFailure as failure:
+            if failure.reason != "missing-file":  # no manifest: the usual case
+                yield self.failed(path, None, failure)
             return
-        with path.open(encoding="utf-8", errors="replace") as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{number}"
+        with stream:
+            for number, raw in enumerate(stream, 1):
+                where = f"{shown(path)}:{number}"
                 try:
+                    line = raw.decode("utf-8")
+                    if not line.strip():
+                        continue
                     record = json.loads(line)
-                    target = (path.parent / record["file"]).resolve()
+                    named = record["file"]
+                    if not isinstance(named, str):
+                        raise TypeError(f"'file' is {type(named).__name__}, not a string")
+                    target = Path(os.path.realpath(path.parent / named))
                     fetched_at = record.get("fetched_at")
-                    yield target, ManifestEntry(
-                        str(record["url"]), parse_timestamp(fetched_at) if fetched_at else None
+                    entry = ManifestEntry(
+                        record["url"], parse_timestamp(fetched_at) if fetched_at else None
                     )
-                except (ValueError, TypeError, KeyError) as exc:
+                except (ValueError, TypeError, KeyError, AttributeError) as exc:
                     yield self.new_page(f"{path.as_uri()}#line={number}", path, None).fail(
                         "bad-manifest-line",
-                        f"{where} is not a JSON object with 'file' and 'url' ({exc}); fix the "
-                        "line",
+                        f"{where} is not a UTF-8 JSON object with 'file', 'url' and an ISO "
+                        f"8601 'fetched_at' ({exc}); fix the line",
                     )
+                    continue
+                problem = url_problem(entry.url)
+                if problem:
+                    yield self.new_page(f"{path.as_uri()}#line={number}", path, None).fail(
+                        "bad-url", f"{where} gives the url {str(entry.url)[:200]!r}, which is no "
+                        f"page address: {problem}; give the page's http(s) URL or leave the "
+                        "line out",
+                    )
+                elif not inside(target, self.folder):
+                    yield self.outside(path.parent / named, target, entry, where)
+                else:
+                    yield target, entry
 
-    def page_for(self, path: Path, entry: ManifestEntry | None) -> Page:
+    def checked(self, path: Path, entry: ManifestEntry | None) -> Page | FileToRead:
+        """A file named by a manifest (or the path given), looked at before it is opened."""
+        failure = check_file(path)
+        if failure is None and not page_suffix(path):
+            failure = ReadFailure(
+                "not-a-page", f"{shown(path)} is not a page file ({', '.join(CONTENT_TYPES)}); "
+                "remove its manifest line, or rename the file if it is one",
+            )
+        return self.failed(path, entry, failure) if failure else FileToRead(path, entry)
+
+    def linked(self, path: Path) -> Iterator[Page | FileToRead]:
+        """What a symbolic link found by the walk gives: its target if that is inside,
+        under the link's own name (a page of its own, even if a manifest names the
+        target)."""
+        real = Path(os.path.realpath(path))
+        if real.is_dir():  # a stat of the target, for links only
+            if not inside(real, self.folder):
+                yield self.outside(path, real)
+            else:
+                self.crawler.stats.inc_value("replay/skipped/folder-symlink")
+            return
+        if not (page_suffix(path) or is_warc(path)):
+            return
+        if not inside(real, self.folder):
+            yield self.outside(path, real)
+            return
+        failure = check_file(real)
+        if failure is not None and failure.reason == "missing-file":
+            failure = ReadFailure("broken-symlink", f"{shown(path)} is a symbolic link to "
+                                  f"{shown(real)}, which does not exist; fix or remove the link")
+        if failure is not None:
+            yield self.failed(path, None, failure)
+        elif is_warc(path):
+            self.warc_files.append(path)
+        else:
+            yield FileToRead(path, None, real)
+
+    def outside(self, path: Path, real: Path | None, entry: ManifestEntry | None = None,
+                where: str | None = None) -> Page:
+        named = f"{where} names {shown(path)}" if where else shown(path)
+        to = f", which resolves to {shown(real)}" if real and real != path else ""
+        return self.failed(path, entry, ReadFailure(
+            "outside-folder", f"{named}{to}, outside the replayed folder {shown(self.folder)}: "
+            "not read. Copy the file into the folder, or replay the folder it is in",
+        ))
+
+    def failed(self, path: Path, entry: ManifestEntry | None, failure: ReadFailure) -> Page:
         url = entry.url if entry else path.as_uri()
-        fetched_at = entry.fetched_at if entry else None
-        if fetched_at is None:
-            fetched_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        page = self.new_page(url, path, fetched_at)
-        page.headers["content-type"] = CONTENT_TYPES[page_suffix(path) or ".html"]
-        return page
+        page = self.new_page(url, path, entry.fetched_at if entry else None)
+        return page.fail(failure.reason, failure.detail)
 
     def new_page(self, url: str, path: Path, fetched_at: datetime | None) -> Page:
         return Page(
             url=url,
             fetched_at=fetched_at or datetime.now(UTC),
-            local_path=str(path),
+            local_path=shown(path),
             source=self.source_name or self.default_source(url),
         )
 
     def default_source(self, url: str) -> str:
         parts = urlsplit(url)
         if parts.scheme == "file":
-            return (self.root if self.root.is_dir() else self.root.parent).name
+            return shown(self.folder.name)
         return (parts.hostname or "unknown").removeprefix("www.")
 
-    def read(self, page: Page) -> None:
-        """Fill the page body from its file (in a thread), or mark why it cannot be read."""
-        path = Path(page.local_path or "")
+    def read(self, file: FileToRead) -> Page:
+        """The page of a file, body read (in a thread), or failed with why it cannot be."""
+        path, entry = file.path, file.entry
         try:
-            size = path.stat().st_size
-            if size > self.max_size:
-                page.fail(
-                    "too-large", f"{path} is {size} bytes, over DOWNLOAD_MAXSIZE {self.max_size}"
-                )
-                return
-            if path.name.lower().endswith(".gz"):
-                with gzip.open(path) as stream:
-                    body = stream.read(self.max_size + 1)
-                if len(body) > self.max_size:
-                    page.fail(
-                        "too-large", f"{path} unpacks to over DOWNLOAD_MAXSIZE {self.max_size}"
-                    )
-                    return
-            else:
-                body = path.read_bytes()
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            page.fail("unreadable-file", f"cannot read {path}: {exc}")
-            return
+            stream, status = open_regular(file.real or path)
+        except ReadFailure as failure:
+            return self.failed(path, entry, failure)
+        fetched_at = entry.fetched_at if entry else None
+        page = self.new_page(
+            entry.url if entry else path.as_uri(),
+            path,
+            fetched_at or datetime.fromtimestamp(status.st_mtime, UTC),
+        )
+        if page.local_path != str(path):
+            self.crawler.stats.inc_value("replay/non-utf8-file-name")
+        page.headers["content-type"] = CONTENT_TYPES[page_suffix(path) or ".html"]
+        with stream:
+            if status.st_size > self.max_size:
+                return page.fail("too-large", f"{page.local_path} is {status.st_size} bytes, "
+                                 f"over DOWNLOAD_MAXSIZE {self.max_size}")
+            try:
+                if path.name.lower().endswith(".gz"):
+                    with gzip.GzipFile(fileobj=stream) as unpacked:
+                        body = unpacked.read(self.max_size + 1)
+                else:  # the size fstat gave: no DOWNLOAD_MAXSIZE buffer a file
+                    body = stream.read(status.st_size + 1)
+                    if len(body) > status.st_size:  # it grew since: read on to the limit
+                        body += stream.read(self.max_size + 1 - len(body))
+            except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+                return page.fail("bad-gzip", f"{page.local_path} is not a whole gzip file "
+                                 f"({exc}); unpack it with gzip -d to see, or re-save the page")
+            except OSError as exc:
+                failure = os_failure(path, exc)
+                return page.fail(failure.reason, failure.detail)
+        if len(body) > self.max_size:
+            return page.fail("too-large", f"{page.local_path} unpacks to over "
+                             f"DOWNLOAD_MAXSIZE {self.max_size}")
         page.body = body
+        return page
+
+
+def inside(path: Path, folder: Path) -> bool:
+    return path == folder or path.is_relative_to(folder)
