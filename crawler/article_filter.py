@@ -32,6 +32,10 @@ ARTICLE_PATH = re.compile(
     r"|\d{5,}"
     r"|/[^/]*[^\W\d_][^/]*-[^/]*-[^/]*[^\W_][^/]*/?$",
 )
+# Where a stated publication date came from (pipelines/extraction/metadata.py): the
+# page's own JSON-LD datePublished or its article:published_time meta tag. Pages state
+# these for articles; a section page has no publication date.
+STATED_DATE_SOURCES = ("json-ld", "og")
 LISTING_TYPES = {"website", "collectionpage", "profilepage", "searchresultspage", "aboutpage",
                  "contactpage", "itempage", "itemlist", "profile", "blog", "video.other"}
 
@@ -39,11 +43,6 @@ LISTING_TYPES = {"website", "collectionpage", "profilepage", "searchresultspage"
 class LinkKind(StrEnum):
     ARTICLE = "article"  # fetched once; again only when a listing says it changed
     LISTING = "listing"  # a homepage or section: fetched every run, links followed
-
-
-def site_key(url: str) -> str:
-    """Host and port without ``www.``: links to another site are not followed."""
-    return urlsplit(url).netloc.lower().removeprefix("www.")
 
 
 def extension(url: str) -> str:
@@ -88,6 +87,8 @@ def not_article_reason(
         return None
     if page_type in LISTING_TYPES:
         return "listing-type"
+    if (article.get("provenance") or {}).get("published_at") in STATED_DATE_SOURCES:
+        return None  # found by a link, and says when it was published: an article
     if link_kind(url) is LinkKind.ARTICLE and article.get("published_at"):
         return None  # found by a link: an article URL and a date on the page
     return "no-article-signs"

@@ -10,6 +10,7 @@ reason code; the crawl stores it as a failed page and goes on with the rest.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -54,6 +55,7 @@ class Listing:
     kind: str  # rss | atom | sitemap | news-sitemap | sitemap-index
     entries: list[Entry] = field(default_factory=list)
     sitemaps: list[str] = field(default_factory=list)  # children of a sitemap index
+    dropped: int = 0  # URLs past MAX_SITEMAP_LINKS, not used
 
 
 def parse_listing(body: bytes, url: str, max_size: int) -> Listing:
@@ -61,7 +63,7 @@ def parse_listing(body: bytes, url: str, max_size: int) -> Listing:
     if body[:2] == b"\x1f\x8b":
         try:
             body = gunzip(body, max_size=max_size)
-        except (OSError, EOFError, ValueError) as exc:
+        except (OSError, EOFError, ValueError, zlib.error) as exc:
             reason = "too-large" if "max" in str(exc).lower() else "bad-gzip"
             raise ListingError(reason, f"{url} does not unpack within {max_size} bytes "
                                f"or is not gzip ({exc})") from None
@@ -111,7 +113,7 @@ def parse_feed(body: bytes, url: str) -> Listing:
     entries = []
     for item in parsed.entries:
         link = item.get("link") or item.get("id")
-        if not link or urlsplit(urljoin(url, link)).scheme not in ("http", "https"):
+        if not link:  # a non-http link stays: the crawl counts it as skipped (not-http)
             continue
         listing = {
             "from": kind,
@@ -134,11 +136,15 @@ def parse_feed(body: bytes, url: str) -> Listing:
 def parse_urlset(root: etree._Element, url: str) -> Listing:
     entries = []
     is_news = False
+    dropped = 0
     for element in root:
         if etree.QName(element).localname != "url":
             continue
         loc = child_text(element, "loc")
         if not loc:
+            continue
+        if len(entries) == MAX_SITEMAP_LINKS:
+            dropped += 1
             continue
         listing: dict[str, Any] = {"from": "sitemap", "listed_in": url}
         if lastmod := child_text(element, "lastmod"):
@@ -154,9 +160,7 @@ def parse_urlset(root: etree._Element, url: str) -> Listing:
                 news.find(f"{{{NEWS_NS}}}publication/{{{NEWS_NS}}}language")
             )
         entries.append(Entry(urljoin(url, loc), without_empty(listing)))
-        if len(entries) >= MAX_SITEMAP_LINKS:
-            break
-    return Listing("news-sitemap" if is_news else "sitemap", entries=entries)
+    return Listing("news-sitemap" if is_news else "sitemap", entries=entries, dropped=dropped)
 
 
 def child_text(element: etree._Element, name: str) -> str | None:

@@ -38,6 +38,19 @@ EXTRACT_WORKERS = -1  # worker processes for extraction: -1 = one per core, 0 = 
 EXTRACT_PAGE_CPU_SECONDS = 60  # a page over this in a worker fails (extractor-died); 0 = no limit
 STORE_BATCH_SIZE = 200  # pages per database transaction
 STORE_FLUSH_SECONDS = 2.0  # longest a page waits in the buffer
+# Database outages (pipelines/outage.py, pipelines/spool.py): while the database does not
+# answer, writes and the crawl's reads are retried with backoff, and fetched pages wait in
+# memory (a batch), then in a spool file; past DATABASE_OUTAGE_MAX the run stops (exit 2)
+# and the next run of any spider or command stores the spool first.
+DATABASE_OUTAGE_MAX = 300  # seconds of outage before the run gives up
+DATABASE_RETRY_DELAY = 1.0  # seconds before the first retry, doubled for each next one
+DATABASE_RETRY_MAX_DELAY = 30.0
+SPOOL_DIR = None  # None = "<archive file>.spool" beside the SQLite archive, else ./spool
+SPOOL_MAX_PAGES = 5000  # more pages waiting in the spool: fetching pauses
+# Dead runs: a run says it is alive this often; a later run marks "interrupted" a running
+# run whose process is gone from this host, or whose last word is older than the bound.
+RUN_HEARTBEAT_SECONDS = 60.0
+RUN_STALE_SECONDS = 600.0
 # Spider output handled at once per response. A page response yields one item, and
 # Scrapy starts this many asyncio tasks for every response whatever it yields: at the
 # default 100, that task churn was a tenth of the live crawl process's CPU.
@@ -63,11 +76,17 @@ RETRY_BACKOFF_BASE = 1.0  # seconds before the first retry, doubled for each nex
 RETRY_BACKOFF_MAX = 60.0
 RETRY_AFTER_MAX = 300.0  # a longer Retry-After is not waited for: the page fails
 DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt (100) and every other: an off-site or private-address request,
+    # redirected ones included, is refused before anything is sent (crawler/site_policy.py).
+    "crawler.middlewares.SitePolicyMiddleware": 40,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.HeadMetaRefreshMiddleware": 580,  # Scrapy's, on the page's head
+    # Scrapy's, with redirect loops and overlong chains recorded as failures.
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.LoopCheckRedirectMiddleware": 600,
     # Above HttpCompression (590) and Redirect (600): sees every response as served.
     "crawler.warc.WarcMiddleware": 650,
 }

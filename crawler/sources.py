@@ -8,6 +8,7 @@
     language = "hi"                    # optional: the outlet's language, a fallback
     feeds = ["https://example.com/rss"]                    # optional
     sitemaps = ["https://example.com/news-sitemap.xml"]    # optional
+    allowed_hosts = ["cdn.example.net", "*.example-static.com"]  # optional: other hosts
 
 A mistake in the file stops the run before anything is fetched, with a message that
 names the file, the entry and what to fix: a scheduled run should fail loudly, not
@@ -23,7 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-KEYS = {"name", "homepage", "language", "feeds", "sitemaps"}
+from crawler.site_policy import host_pattern
+
+KEYS = {"name", "homepage", "language", "feeds", "sitemaps", "allowed_hosts"}
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
@@ -38,6 +41,7 @@ class NewsSource:
     language: str | None = None
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()  # hosts off the homepage's site its pages may be on
 
 
 def load_sources(path: Path) -> list[NewsSource]:
@@ -87,7 +91,22 @@ def parse_source(entry: Any, where: str) -> NewsSource:
         language=language,
         feeds=url_list(entry.get("feeds", []), f"{where}: feeds"),
         sitemaps=url_list(entry.get("sitemaps", []), f"{where}: sitemaps"),
+        allowed_hosts=host_list(entry.get("allowed_hosts", []), f"{where}: allowed_hosts"),
     )
+
+
+def host_list(value: Any, where: str) -> tuple[str, ...]:
+    example = '["cdn.example.com", "*.example-static.com"]'
+    if not isinstance(value, list):
+        raise SourcesError(f"{where} must be a list of host names, e.g. {example}")
+    hosts = []
+    for item in value:
+        host = host_pattern(item) if isinstance(item, str) else None
+        if host is None:
+            raise SourcesError(f"{where}: {item!r} is not a host name or *.pattern "
+                               f"(no scheme, path or port), e.g. {example}")
+        hosts.append(host)
+    return tuple(hosts)
 
 
 def url_list(value: Any, where: str) -> tuple[str, ...]:

@@ -56,8 +56,6 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
-from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
@@ -66,7 +64,7 @@ from warcio.warcwriter import WARCWriter
 
 from crawler.cdxj import write_cdxj
 from crawler.items import Page
-from pipelines.database import database_url
+from pipelines.database import folder_beside_archive
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,15 +92,8 @@ RECORDED_SETTINGS = (
 
 def warc_dir(settings: BaseSettings) -> Path:
     """WARC_DIR, else a ``warc`` folder beside the SQLite archive, else ``./warc``."""
-    if settings.get("WARC_DIR"):
-        return Path(settings["WARC_DIR"]).expanduser().resolve()
-    try:
-        url = make_url(database_url(settings.get("DATABASE_URL")))
-    except ArgumentError:
-        return Path("warc").resolve()
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(url.database).expanduser().resolve().parent / "warc"
-    return Path("warc").resolve()
+    return folder_beside_archive(settings, "WARC_DIR", lambda archive: archive.parent / "warc",
+                                 "warc")
 
 
 def payload_digest(payload: bytes) -> str:

@@ -8,9 +8,12 @@ write at once from creating duplicates.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +38,25 @@ def to_utc(iso: str | None) -> datetime | None:
     return datetime.fromisoformat(iso).astimezone(UTC) if iso else None
 
 
+def process_alive(pid: int, started_at: datetime) -> bool:
+    """Whether pid is still the process of a run that started at started_at: it runs,
+    and did not start after the run did (a pid reused by a later process)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        pass
+    try:  # Linux: field 22 of /proc/<pid>/stat is the start time in ticks after boot
+        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return True  # no /proc: the pid exists, take it as the run's
+    began = boot + ticks / os.sysconf("SC_CLK_TCK")
+    return began <= started_at.timestamp() + 1  # +1 s: btime is rounded to the second
+
+
 @dataclass
 class KnownPage:
     """What the archive holds of a URL: its last capture, and how to revalidate it."""
@@ -43,6 +65,8 @@ class KnownPage:
     etag: str | None = None
     last_modified: str | None = None
     error: str | None = None  # the last capture's failure reason; None when it succeeded
+    final_url: str | None = None  # where the last capture's redirects ended
+    article_id: int | None = None  # the article the last capture archived
 
 
 @dataclass
@@ -93,10 +117,48 @@ class Archive:
 
     def start_run(self, spider: str, arguments: dict[str, Any]) -> int:
         with Session(self.engine) as session, session.begin():
-            run = CrawlRun(spider=spider, arguments=arguments, status="running", stats={})
+            run = CrawlRun(spider=spider, arguments=arguments, status="running", stats={},
+                           host=socket.gethostname(), pid=os.getpid(), heartbeat_at=utcnow())
             session.add(run)
             session.flush()
             return run.id
+
+    def heartbeat(self, run_id: int) -> bool:
+        """Say the run is alive; True if another run had marked it interrupted (this run
+        was cut off from the database for longer than RUN_STALE_SECONDS), which is undone."""
+        with Session(self.engine) as session, session.begin():
+            revived = session.execute(
+                update(CrawlRun)
+                .where(CrawlRun.id == run_id, CrawlRun.status == "interrupted")
+                .values(status="running", finished_at=None, finish_reason=None)
+            ).rowcount
+            session.execute(
+                update(CrawlRun).where(CrawlRun.id == run_id).values(heartbeat_at=utcnow())
+            )
+        return bool(revived)
+
+    def mark_dead_runs(self, stale_seconds: float) -> list[int]:
+        """Mark ``interrupted`` the runs still ``running`` whose process is gone: on this
+        host, a pid not running or reused; on any host, no heartbeat for stale_seconds."""
+        host, now = socket.gethostname(), utcnow()
+        dead: dict[int, str] = {}
+        with Session(self.engine) as session, session.begin():
+            runs = session.execute(
+                select(CrawlRun.id, CrawlRun.host, CrawlRun.pid, CrawlRun.started_at,
+                       CrawlRun.heartbeat_at).where(CrawlRun.status == "running")
+            )
+            for run_id, run_host, pid, started_at, heartbeat_at in runs:
+                if run_host == host and pid is not None and not process_alive(pid, started_at):
+                    dead[run_id] = "process-gone"
+                elif (now - (heartbeat_at or started_at)).total_seconds() > stale_seconds:
+                    dead[run_id] = "heartbeat-lost"
+            for run_id, reason in dead.items():
+                session.execute(
+                    update(CrawlRun)
+                    .where(CrawlRun.id == run_id, CrawlRun.status == "running")
+                    .values(status="interrupted", finished_at=now, finish_reason=reason)
+                )
+        return sorted(dead)
 
     def finish_run(self, run_id: int, status: str, reason: str | None, stats: dict) -> None:
         with Session(self.engine) as session, session.begin():
@@ -136,13 +198,15 @@ class Archive:
                 chunk = urls[start:start + 500]
                 rows = session.execute(
                     select(Capture.url, Capture.fetched_at, Capture.etag,
-                           Capture.last_modified, Capture.error)
+                           Capture.last_modified, Capture.error, Capture.final_url,
+                           Capture.article_id)
                     .where(Capture.url.in_(chunk))
                     .order_by(Capture.fetched_at)
                 )
-                for url, fetched_at, etag, last_modified, error in rows:
+                for url, fetched_at, etag, last_modified, error, final_url, article in rows:
                     known = found.setdefault(url, KnownPage(fetched_at))
-                    known.fetched_at, known.error = fetched_at, error
+                    known.fetched_at, known.error, known.final_url = fetched_at, error, final_url
+                    known.article_id = article
                     if error is None:  # validators of the latest good capture
                         known.etag = etag or known.etag
                         known.last_modified = last_modified or known.last_modified

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,11 +37,12 @@ from pipelines.extraction.normalize import search_form
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from scrapy.settings import BaseSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///archive.sqlite"
 MIGRATIONS = REPO / "migrations"
 # The newest revision in migrations/versions (tests/test_migrations.py checks it).
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 CHILD_DATABASE_ERROR = 3  # exit status of the upgrade's child process, message on stderr
 # PostgreSQL advisory lock taken around the schema upgrade, so two crawls starting at
 # once on a fresh database do not both create the tables.
@@ -56,6 +58,22 @@ def database_url(setting: str | None = None) -> str:
     return os.environ.get("DATABASE_URL") or setting or DEFAULT_DATABASE_URL
 
 
+def folder_beside_archive(
+    settings: BaseSettings, name: str, beside: Callable[[Path], Path], default: str
+) -> Path:
+    """The folder setting ``name``; else ``beside(SQLite file)``; else ``./default`` (a
+    PostgreSQL archive has no folder of its own). WARC files and the spool go there."""
+    if settings.get(name):
+        return Path(settings[name]).expanduser().resolve()
+    try:
+        url = make_url(database_url(settings.get("DATABASE_URL")))
+    except ArgumentError:
+        return Path(default).resolve()
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return beside(Path(url.database).expanduser().resolve())
+    return Path(default).resolve()
+
+
 def mask_url(url: str) -> str:
     """The URL with its password hidden, for every log line and message."""
     try:
@@ -69,10 +87,9 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     # SAVEPOINTs work and every transaction can be BEGIN IMMEDIATE (below).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    # WAL lets readers query the archive while a crawl writes; busy_timeout makes a
-    # second writer wait for the lock instead of failing at once.
+    # WAL lets readers query the archive while a crawl writes. A second writer waits for
+    # the lock (sqlite3's timeout: see create_archive_engine) instead of failing at once.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -102,7 +119,10 @@ def create_archive_engine(url: str) -> Engine:
             "use e.g. sqlite:///archive.sqlite or postgresql+psycopg://user@host/db"
         ) from None
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed)
+        # Wait up to 30 s for another writer's lock (?timeout=SECONDS in the URL), then
+        # "database is locked": an outage, ridden out by pipelines.outage.
+        connect_args = {} if "timeout" in parsed.query else {"timeout": 30}
+        engine = create_engine(parsed, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine

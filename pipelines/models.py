@@ -81,10 +81,17 @@ class CrawlRun(Base):
     arguments: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # running | finished | failed (some pages failed) | aborted (the run itself failed)
+    # running | finished | failed (a person must act: crawler/run_status.py) | aborted
+    # (the run itself failed) | interrupted (stopped by a signal, or its process died
+    # and a later run marked it)
     status: Mapped[str] = mapped_column(String(20), default="running")
     finish_reason: Mapped[str | None] = mapped_column(String(100))
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Where the run's process is, and when it last said it was alive: how a later run,
+    # on this machine or another, tells a dead run from a live one.
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Capture(Base):

@@ -88,14 +88,20 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty archive database (no schema yet), once on each database."""
+def empty_database(request: pytest.FixtureRequest, folder: Path) -> str:
+    """An empty archive database (no schema yet) of the fixture's param: an SQLite file
+    in folder, or this session's PostgreSQL database, emptied."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'archive.sqlite'}"
+        return f"sqlite:///{folder / 'archive.sqlite'}"
     url = request.getfixturevalue("postgres_database")
     reset_postgres(url)
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty archive database (no schema yet), once on each database."""
+    return empty_database(request, tmp_path)
 
 
 @pytest.fixture

@@ -78,16 +78,18 @@ class QuietServer(ThreadingHTTPServer):
 
 
 class Site:
-    """One news site: a threaded HTTP/1.1 server on 127.0.0.1 with an ephemeral port."""
+    """One news site: a threaded HTTP/1.1 server on a loopback address (127.0.0.1 unless
+    told: Linux routes all of 127/8 to lo, so other addresses are other hosts) with an
+    ephemeral port."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, host: str = "127.0.0.1") -> None:
         self.name = name
         self.routes: dict[str, Resource] = {}
         self.log: list[Logged] = []
         self.listed: dict[str, datetime] = {}  # path -> the lastmod its listings state
         self.lock = threading.Lock()
-        self.server = QuietServer(("127.0.0.1", 0), self.handler())
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = QuietServer((host, 0), self.handler())
+        self.url = f"http://{host}:{self.server.server_address[1]}"
         self.thread: threading.Thread | None = None
 
     def add(self, path: str, body: bytes | Callable[[], bytes] = b"", **options) -> Resource:
@@ -197,8 +199,8 @@ class FixtureNetwork:
     def __init__(self) -> None:
         self.sites: dict[str, Site] = {}
 
-    def add_site(self, name: str) -> Site:
-        self.sites[name] = site = Site(name)
+    def add_site(self, name: str, host: str = "127.0.0.1") -> Site:
+        self.sites[name] = site = Site(name, host)
         return site
 
     def site(self, name: str) -> Site:

@@ -11,6 +11,7 @@ from parsel import Selector
 
 from crawler.article_filter import LinkKind, link_kind, not_article_reason, skip_reason
 from crawler.discovery import (
+    MAX_SITEMAP_LINKS,
     ListingError,
     feeds_in_page,
     links_in_page,
@@ -61,8 +62,8 @@ INDEX = b"""<?xml version="1.0" encoding="UTF-8"?>
 def test_rss_items_become_entries_with_their_listed_metadata() -> None:
     listing = parse_listing(RSS, "https://daily.example/rss.xml", MAX)
     assert listing.kind == "rss"
-    assert [e.url for e in listing.entries] == [
-        "https://daily.example/news/story-1.html?utm_source=rss"
+    assert [e.url for e in listing.entries] == [  # the crawl skips mailto: as not-http
+        "https://daily.example/news/story-1.html?utm_source=rss", "mailto:desk@example.com"
     ]
     assert listing.entries[0].listing == {
         "from": "rss",
@@ -119,6 +120,7 @@ def test_sitemap_index_lists_its_sitemaps_absolute() -> None:
         (b"<html><body>Not a feed</body></html>", "not-a-feed"),
         (gzip.compress(b"<urlset>" + b" " * (2 * MAX) + b"</urlset>"), "too-large"),
         (b"\x1f\x8b not really gzip", "bad-gzip"),
+        (b"\x1f\x8b\x08\x00not gzip at all", "bad-gzip"),  # a gzip header, then junk
     ],
 )
 def test_unusable_listings_are_rejected_with_a_reason(body: bytes, reason: str) -> None:
@@ -126,6 +128,16 @@ def test_unusable_listings_are_rejected_with_a_reason(body: bytes, reason: str) 
         parse_listing(body, "https://daily.example/feed.xml", MAX)
     assert error.value.reason == reason
     assert "https://daily.example/feed.xml" in error.value.detail
+
+
+def test_a_sitemap_past_the_protocols_limit_keeps_the_first_urls_and_says_how_many_not(
+) -> None:
+    urls = "".join(f"<url><loc>/news/{n}-story.html</loc></url>" for n in range(50_003))
+    body = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+    listing = parse_listing(body.encode(), "https://metro.example/sitemap.xml", 10 * MAX)
+    assert len(listing.entries) == MAX_SITEMAP_LINKS == 50_000
+    assert listing.entries[-1].url == "https://metro.example/news/49999-story.html"
+    assert listing.dropped == 3
 
 
 def test_xml_bomb_is_rejected_without_being_expanded() -> None:
@@ -214,6 +226,17 @@ LONG = "शब्द " * 100
         ("https://t.example/india/a-b-c.html", {"text": LONG, "published_at": "2025-01-01"},
          {"from": "link"}, None),
         ("https://t.example/page", {"text": LONG, "page_type": "article"}, {"from": "link"}, None),
+        # the page states its publication (article:published_time, JSON-LD datePublished):
+        # an article, whatever its URL looks like; a date found in the text is no statement
+        ("https://t.example/features/monsoon", {"text": LONG, "published_at": "2025-01-01",
+         "provenance": {"published_at": "og"}}, {"from": "link"}, None),
+        ("https://t.example/features/monsoon", {"text": LONG, "published_at": "2025-01-01",
+         "provenance": {"published_at": "json-ld"}}, {"from": "link"}, None),
+        ("https://t.example/features/monsoon", {"text": LONG, "published_at": "2025-01-01",
+         "provenance": {"published_at": "htmldate"}}, {"from": "link"}, "no-article-signs"),
+        ("https://t.example/features/", {"text": LONG, "published_at": "2025-01-01",
+         "page_type": "collectionpage", "provenance": {"published_at": "json-ld"}},
+         {"from": "link"}, "listing-type"),
         # listed by the outlet's own feed: its og:type "website" does not overrule that
         ("https://t.example/cloud", {"text": LONG, "page_type": "website"}, {"from": "rss"}, None),
     ],

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from pipelines.database import create_archive_engine
 from pipelines.models import Article, ArticleVersion, Capture, CrawlRun
 from pipelines.urls import canonical_url
-from tests.conftest import reset_postgres, run_scrapy
+from tests.conftest import empty_database, run_scrapy
 from tests.fixture_site import (
     PAGE_DATE,
     Logged,
@@ -122,11 +122,7 @@ def runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TwoRuns]:
     folder = tmp_path_factory.mktemp("news")
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{folder / 'archive.sqlite'}"
-    else:
-        database_url = request.getfixturevalue("postgres_database")
-        reset_postgres(database_url)
+    database_url = empty_database(request, folder)
     network = NewsNetwork()
     network.start()
     try:
@@ -204,7 +200,11 @@ def test_a_server_error_is_retried_and_retry_after_is_waited_for(runs: TwoRuns) 
     assert runs.url("daily", "/news/throttled-story-12346.html") in archived
 
 
-def test_failures_are_stored_with_their_reasons_and_fail_the_run(runs: TwoRuns) -> None:
+def test_failures_are_stored_with_their_reasons_and_a_broken_outlet_fails_the_run(
+    runs: TwoRuns,
+) -> None:
+    # Exit 1 because an outlet is broken (Down's homepage), not for Daily's dead link,
+    # timeout or bad feeds: those are stored and counted, and Daily is healthy.
     assert runs.first.returncode == 1, runs.first.stderr[-3000:]
     failed = {c.url: c for c in runs.captures(0) if c.outcome == "failed"}
     daily = runs.network.site("daily").url
@@ -229,6 +229,11 @@ def test_failures_are_stored_with_their_reasons_and_fail_the_run(runs: TwoRuns) 
     assert run.stats["archive/failed"] == 9
     assert run.stats["archive/failed/xml-entities"] == 2
     assert "timeout: 1" in runs.first.stdout
+    assert run.stats["news/broken-outlets"] == 1
+    why = run.stats["news/outlet/Down/broken"]
+    assert why.startswith("Down: its homepage failed (connection-refused)")
+    assert f"broken outlet: {why}" in runs.first.stderr
+    assert run.stats["news/outlet/Daily/failed"] == 4  # 404, timeout, too large, not HTML
 
 
 def test_only_articles_become_articles(runs: TwoRuns) -> None:
@@ -261,7 +266,7 @@ def test_hindi_page_without_a_charset_is_decoded(runs: TwoRuns) -> None:
 
 
 def test_second_run_fetches_no_article_again_and_adds_nothing(runs: TwoRuns) -> None:
-    assert runs.second.returncode == 1  # the slow page and the bad feeds still fail
+    assert runs.second.returncode == 1  # Down is still down (its homepage is an alarm)
     fetched = {path for _, path in runs.paths(1)} - DISCOVERY
     assert fetched == {KIM, FEATURE, SLOW}
     outcomes = [c.outcome for c in runs.captures(1)]

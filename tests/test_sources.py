@@ -22,6 +22,7 @@ sitemaps = ["https://example.com/news-sitemap.xml"]
 [[source]]
 name = "भारत समाचार"
 homepage = "https://भारत.example/"
+allowed_hosts = ["CDN.Example.NET", "*.static.example.net", "समाचार.example", "10.0.0.7"]
 """
 
 
@@ -35,7 +36,8 @@ def test_sources_file_gives_every_outlet_with_its_optional_keys(tmp_path: Path) 
     assert load_sources(write(tmp_path, GOOD)) == [
         NewsSource("Example Hindi News", "https://example.com/", "hi",
                    ("https://example.com/rss",), ("https://example.com/news-sitemap.xml",)),
-        NewsSource("भारत समाचार", "https://भारत.example/"),
+        NewsSource("भारत समाचार", "https://भारत.example/", allowed_hosts=(
+            "cdn.example.net", "*.static.example.net", "xn--61b3bh3a5ab.example", "10.0.0.7")),
     ]
 
 
@@ -55,6 +57,15 @@ def test_sources_file_gives_every_outlet_with_its_optional_keys(tmp_path: Path) 
          "sitemaps: 'ftp://a/s.xml' is not an http(s) URL"),
         ("[[source]]\nname = 'A'\nhomepage = 'https://a/'\nlanguage = 'Hindi'",
          "language 'Hindi' is not a language code"),
+        ("[[source]]\nname = 'A'\nhomepage = 'https://a/'\nallowed_hosts = 'cdn.a'",
+         "allowed_hosts must be a list of host names"),
+        ("[[source]]\nname = 'A'\nhomepage = 'https://a/'\n"
+         "allowed_hosts = ['https://cdn.a/']",
+         "allowed_hosts: 'https://cdn.a/' is not a host name or *.pattern"),
+        ("[[source]]\nname = 'A'\nhomepage = 'https://a/'\nallowed_hosts = ['cdn.a:8080']",
+         "'cdn.a:8080' is not a host name"),
+        ("[[source]]\nname = 'A'\nhomepage = 'https://a/'\nallowed_hosts = ['*']",
+         "'*' is not a host name"),
         ("[[source]]\nname = 'A'\nhomepage = 'https://a/'\n"
          "[[source]]\nname = 'A'\nhomepage = 'https://b/'", "two sources are named 'A'"),
     ],

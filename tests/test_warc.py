@@ -595,7 +595,9 @@ def test_replaying_a_news_crawl_of_the_fixture_network_gives_the_same_articles(
         )
     finally:
         network.stop()
-    assert result.returncode == 1, result.stderr[-3000:]  # the fixture's failures
+    # The fixture's dead links and broken feeds are failed captures, but no outlet is
+    # broken: the web being the web (crawler/run_status.py).
+    assert result.returncode == 0, result.stderr[-3000:]
     assert_warcio_check_passes(warc)
     targets = {header(r, "WARC-Target-URI") for _, _, r, _ in records(warc)}
     assert {f"{url}/robots.txt" for url in urls.values()} <= targets  # not only pages

@@ -1,7 +1,8 @@
-"""``scrapy crawl`` with an exit status that says whether anything failed.
+"""``scrapy crawl`` with an exit status that says whether a person must act.
 
-0: every page archived; 1: some pages failed (each is stored with its reason);
-2: the run itself failed (database unusable, bad arguments, crawl aborted).
+0: finished; 1: failed (for ``news``: an outlet is broken; for ``replay``: some pages
+failed); 2: the run itself failed (database unusable, bad arguments, crawl aborted).
+The meaning is :func:`crawler.run_status.run_status`'s.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
+from crawler.run_status import run_status
 from pipelines.extract import start_workers_early, stop_early_workers
 from pipelines.heap import keep_heap_small
 
@@ -35,7 +37,7 @@ class Command(ScrapyCrawlCommand):
             self.exitcode = 2
             return
         stats = crawler.stats.get_stats() if crawler.stats else {}
-        if stats.get("archive/status") in (None, "aborted"):
+        if stats.get("archive/status") is None:  # the run was never recorded
             self.exitcode = 2
-        elif stats.get("archive/failed"):
-            self.exitcode = 1
+            return
+        self.exitcode = run_status(args[0], stats.get("finish_reason"), stats).exit_code

@@ -16,17 +16,31 @@ from scrapy.exceptions import UsageError
 from scrapy.settings import BaseSettings
 from sqlalchemy import Engine
 
+from pipelines.archive import Archive
 from pipelines.database import DatabaseError, database_url, open_database
 from pipelines.search import Filters, SearchError, search
+from pipelines.spool import recover, spool_dir
 
 
 def open_archive(settings: BaseSettings) -> Engine:
-    """The archive's engine; if unusable, one line on stderr and exit status 2."""
+    """The archive's engine, once what earlier runs left is stored (a spool kept through
+    a database outage, see pipelines.spool), so that the answer includes it; if the
+    archive is unusable, one line on stderr and exit status 2."""
+    url = database_url(settings.get("DATABASE_URL"))
+    engine = None
     try:
-        return open_database(database_url(settings.get("DATABASE_URL")))
+        engine = open_database(url)
+        found = recover(Archive(engine), spool_dir(settings), url,
+                        settings.getfloat("RUN_STALE_SECONDS", 600),
+                        settings.getint("STORE_BATCH_SIZE", 200))
     except DatabaseError as exc:
+        if engine is not None:
+            engine.dispose()
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    for note in found.notes:
+        print(note, file=sys.stderr)
+    return engine
 
 
 def iso_date(value: str) -> date:

@@ -10,19 +10,25 @@ The run is incremental through the database, not memory or JOBDIR: before reques
 what a feed, sitemap or section page lists, the spider asks the archive what it already
 holds (one query per listing) and skips it, unless the listing says it changed since our
 last capture: then it is fetched with ``If-None-Match``/``If-Modified-Since`` and a 304
-is stored as ``not-modified``. Every failure becomes a failed :class:`Page`.
+is stored as ``not-modified``. A section link that was dead (404, 410, ...) is not
+requested again, and one that redirected is followed to where it led last time.
+
+Every request stays on its outlet's site and off private networks
+(:mod:`crawler.site_policy`, enforced by a downloader middleware on redirects too).
+Every failure becomes a failed :class:`Page`, and per-outlet counters tell a broken
+outlet from the usual dead link (:mod:`crawler.run_status`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -39,8 +45,9 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
-from crawler.article_filter import LinkKind, link_kind, site_key, skip_reason
+from crawler.article_filter import LinkKind, link_kind, skip_reason
 from crawler.discovery import (
+    MAX_SITEMAP_LINKS,
     Entry,
     ListingError,
     feeds_in_page,
@@ -50,9 +57,13 @@ from crawler.discovery import (
 )
 from crawler.items import Page, lower_headers
 from crawler.lock import LockHeld, RunLock, lock_path
+from crawler.middlewares import NotFetched, Refused
+from crawler.run_status import broken_outlets, outlet_key
+from crawler.site_policy import OutletScope
 from crawler.sources import NewsSource, SourcesError, load_sources
 from pipelines.archive import Archive, KnownPage, to_utc
 from pipelines.database import database_url, open_database
+from pipelines.outage import archive_call
 from pipelines.urls import canonical_url
 
 logger = logging.getLogger(__name__)
@@ -67,12 +78,17 @@ MAX_SITEMAP_NESTING = 3
 
 def should_fetch(known: KnownPage | None, changed_at: str | None) -> tuple[bool, dict | None]:
     """Whether to request a listed page, and the stored validators to revalidate it with."""
-    if known is None or (known.error or "").startswith(TRANSIENT_ERRORS):
+    if known is None or failed_for_now(known):
         return True, None
     changed = to_utc(changed_at) if changed_at else None
     if changed is not None and changed > known.fetched_at:
         return True, {"etag": known.etag, "last_modified": known.last_modified}
     return False, None
+
+
+def failed_for_now(known: KnownPage) -> bool:
+    """Whether the last capture failed for a passing reason (worth trying next run)."""
+    return (known.error or "").startswith(TRANSIENT_ERRORS)
 
 
 def merge_listing(listing: dict[str, Any], other: dict[str, Any]) -> None:
@@ -85,6 +101,8 @@ def merge_listing(listing: dict[str, Any], other: dict[str, Any]) -> None:
 
 def failure_reason(failure: Failure, url: str, timeout: float) -> tuple[str, str]:
     """(reason code, sentence) for a failed download."""
+    if failure.check(NotFetched):
+        return failure.value.reason, failure.value.detail
     retries = failure.request.meta.get("retry_times", 0)  # type: ignore[attr-defined]
     tried = f" (after {retries} retries)" if retries else ""
     if failure.check(HttpError):
@@ -132,6 +150,7 @@ class NewsSpider(scrapy.Spider):
             "sources": str(self.sources_file),
             "outlets": [source.name for source in self.sources],
         }
+        self.scopes = {source.name: OutletScope.of(source) for source in self.sources}
         self.states: dict[str, SourceState] = {}
         self.listed: dict[str, dict[str, Any]] = {}  # URL -> what every listing said of it
         self.archive: Archive | None = None
@@ -155,7 +174,14 @@ class NewsSpider(scrapy.Spider):
         return spider
 
     def closed(self, reason: str) -> None:
+        """Names each broken outlet (before the run is recorded with these stats)."""
         self.lock.release()
+        stats = self.crawler.stats
+        broken = broken_outlets(stats.get_stats())
+        for outlet, why in broken.items():
+            logger.error("broken outlet: %s", why)
+            stats.set_value(outlet_key(outlet, "broken"), why)
+        stats.set_value("news/broken-outlets", len(broken))
         if self.archive is not None:
             self.archive.engine.dispose()
 
@@ -164,14 +190,13 @@ class NewsSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         url = database_url(self.settings.get("DATABASE_URL"))
         self.archive = Archive(await asyncio.to_thread(open_database, url))
-        await asyncio.to_thread(self.archive.register_sources, self.sources)
+        await archive_call(self.crawler, self.archive.register_sources, self.sources)
         for source in self.sources:
             named = (*source.feeds, *source.sitemaps)
             state = SourceState(source, waiting=1 if source.sitemaps else 2, listings=len(named))
             self.states[source.name] = state
-            yield self.request(
-                source.homepage, self.parse_homepage, source, errback=self.homepage_failed
-            )
+            yield self.request(source.homepage, self.parse_homepage, source,
+                               errback=self.homepage_failed, role="homepage")
             if not source.sitemaps:
                 yield self.request(
                     urljoin(source.homepage, "/robots.txt"), self.parse_robots, source,
@@ -196,7 +221,8 @@ class NewsSpider(scrapy.Spider):
     def listing_request(
         self, url: str, source: NewsSource, listing: dict, nesting: int = 0
     ) -> scrapy.Request:
-        return self.request(url, self.parse_listing, source, listing=listing, nesting=nesting)
+        return self.request(url, self.parse_listing, source, listing=listing, nesting=nesting,
+                            role="listing")
 
     # Discovery ---------------------------------------------------------------------------
 
@@ -206,9 +232,10 @@ class NewsSpider(scrapy.Spider):
         if self.is_html(response):
             html = response.selector
             if not state.source.feeds:
-                for feed in feeds_in_page(html, response.url):
+                for feed in self.http_only(feeds_in_page(html, response.url)):
                     state.listings += 1
-                    yield self.listing_request(feed, state.source, {"from": "homepage"})
+                    yield self.listing_request(
+                        feed, state.source, {"from": "homepage", "listed_in": response.url})
             state.homepage = response.url
             state.homepage_links = tuple(links_in_page(html, response.url))
         async for request in self.discovery_done(state):
@@ -223,9 +250,10 @@ class NewsSpider(scrapy.Spider):
     async def parse_robots(self, response: Response) -> AsyncIterator[Any]:
         state = self.states[response.meta["source"]]
         if response.status == 200:
-            for sitemap in sitemaps_in_robots(response.body, response.url):
+            for sitemap in self.http_only(sitemaps_in_robots(response.body, response.url)):
                 state.listings += 1
-                yield self.listing_request(sitemap, state.source, {"from": "robots.txt"})
+                yield self.listing_request(
+                    sitemap, state.source, {"from": "robots.txt", "listed_in": response.url})
         async for request in self.discovery_done(state):
             yield request
 
@@ -250,12 +278,22 @@ class NewsSpider(scrapy.Spider):
         try:
             listing = parse_listing(response.body, response.url, self.max_size)
         except ListingError as exc:
+            self.count(response.meta, exc.reason)
             yield self.page(response).fail(exc.reason, exc.detail)
             return
-        yield self.page(response, outcome="not-article")
+        self.count(response.meta)
+        if listing.dropped:  # used all the same: not a failed listing for the outlet
+            self.crawler.stats.inc_value("news/sitemap-truncated")
+            yield self.page(response).fail("sitemap-truncated", (
+                f"{response.url} lists {MAX_SITEMAP_LINKS + listing.dropped:,} URLs, more than "
+                f"the {MAX_SITEMAP_LINKS:,} a sitemap may hold; the first {MAX_SITEMAP_LINKS:,} "
+                f"were used, {listing.dropped:,} ignored. Ask the site to split it into "
+                "several sitemaps under a sitemap index"))
+        else:
+            yield self.page(response, outcome="not-article")
         self.crawler.stats.inc_value(f"news/listings/{listing.kind}")
         nesting = response.meta["nesting"] + 1
-        for child in listing.sitemaps:
+        for child in self.http_only(listing.sitemaps):
             if nesting > MAX_SITEMAP_NESTING:
                 yield self.failed_page_for(child, source, "sitemap-too-deep", (
                     f"{child} is a sitemap nested more than {MAX_SITEMAP_NESTING} indexes deep "
@@ -271,7 +309,10 @@ class NewsSpider(scrapy.Spider):
         """A homepage-crawl listing page: judged like any page, and its links followed."""
         source = self.states[response.meta["source"]].source
         page = self.page(response)
-        yield page if self.is_html(response) else page.fail("not-html", self.not_html(response))
+        if not self.is_html(response):
+            page.fail("not-html", self.not_html(response))
+        self.count(response.meta, page.error)
+        yield page
         if self.is_html(response):
             links = links_in_page(response.selector, response.url)
             depth = response.meta["link_depth"]
@@ -284,19 +325,51 @@ class NewsSpider(scrapy.Spider):
         """Links of a listing page one step deeper: sections to revisit, articles to check."""
         if depth + 1 > self.depth:
             return
-        site = site_key(page_url)
-        entries = []
+        scope = self.scopes[source.name]
+        entries, sections = [], []
         for link in links:
-            if site_key(link) != site:
+            if not scope.on_site(link):  # any page links elsewhere: not worth a capture
+                self.crawler.stats.inc_value("news/skipped/off-site-link")
                 continue
             url = canonical_url(link)
             if link_kind(url) is LinkKind.ARTICLE:
                 entries.append(Entry(url, {"from": "link", "found_on": page_url}))
             elif not self.skipped(url):
-                yield self.request(url, self.parse_section, source, link_depth=depth + 1,
-                                   listing={"from": "link", "found_on": page_url})
+                sections.append(url)
+        for url in await self.sections_to_fetch(sections, entries, page_url):
+            yield self.request(url, self.parse_section, source, link_depth=depth + 1,
+                               listing={"from": "link", "found_on": page_url}, role="page")
         async for request in self.candidates(entries, source):
             yield request
+
+    async def sections_to_fetch(
+        self, sections: list[str], entries: list[Entry], page_url: str
+    ) -> list[str]:
+        """The section links worth requesting: not those that were dead last time; a
+        known redirect's target instead of the redirect; and a link that turned out to be
+        an article (or redirects to one) joins ``entries``, fetched once like any."""
+        if not sections:
+            return []
+        assert self.archive is not None
+        known = await archive_call(self.crawler, self.archive.known_pages, sections)
+        wanted = []
+        for url in sections:
+            last = known.get(url)
+            if last is None or failed_for_now(last):
+                wanted.append(url)
+            elif last.error is not None:
+                self.crawler.stats.inc_value("news/skipped/dead-link")
+            elif last.article_id is not None:
+                entries.append(Entry(url, {"from": "link", "found_on": page_url}))
+            elif last.final_url and (target := canonical_url(last.final_url)) != url:
+                self.crawler.stats.inc_value("news/skipped/known-redirect")
+                if link_kind(target) is LinkKind.ARTICLE:
+                    entries.append(Entry(target, {"from": "link", "found_on": page_url}))
+                else:
+                    wanted.append(target)
+            else:
+                wanted.append(url)
+        return wanted
 
     # Articles ---------------------------------------------------------------------------
 
@@ -321,7 +394,7 @@ class NewsSpider(scrapy.Spider):
         if not wanted:
             return
         assert self.archive is not None
-        known = await asyncio.to_thread(self.archive.known_pages, list(wanted))
+        known = await archive_call(self.crawler, self.archive.known_pages, list(wanted))
         for url, entry in wanted.items():
             fetch, validators = should_fetch(known.get(url), entry.changed_at())
             if not fetch:
@@ -329,17 +402,18 @@ class NewsSpider(scrapy.Spider):
                 continue
             if source.language:
                 entry.listing["source_language"] = source.language
-            yield self.request(
-                url, self.parse_article, source, listing=entry.listing, revalidate=validators
-            )
+            yield self.request(url, self.parse_article, source, listing=entry.listing,
+                               revalidate=validators, role="page")
 
     def parse_article(self, response: Response) -> Iterable[Page]:
         if response.status == 304:
-            yield self.page(response, outcome="not-modified")
+            page = self.page(response, outcome="not-modified")
         elif not self.is_html(response):
-            yield self.page(response).fail("not-html", self.not_html(response))
+            page = self.page(response).fail("not-html", self.not_html(response))
         else:  # a charset the page lies about is caught by extraction, which decodes it
-            yield self.page(response)
+            page = self.page(response)
+        self.count(response.meta, page.error)
+        yield page
 
     # Pages and failures -----------------------------------------------------------------
 
@@ -359,11 +433,31 @@ class NewsSpider(scrapy.Spider):
         return page
 
     def failed(self, failure: Failure) -> Iterable[Page]:
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+        if failure.check(IgnoreRequest) and not failure.check(HttpError, NotFetched):
             # robots.txt forbids it: not fetched, by design
             self.crawler.stats.inc_value("news/skipped/robots-txt")
             return []
-        return [self.failed_page(failure)]
+        page = self.failed_page(failure)
+        meta = failure.request.meta  # type: ignore[attr-defined]
+        # A refused page was never sent: it says nothing of the outlet's health. A refused
+        # homepage (redirected to another site) does: the outlet moved.
+        if meta.get("role") == "homepage" or not failure.check(Refused):
+            self.count(meta, page.error)
+        return [page]
+
+    def count(self, meta: dict[str, Any], error: str | None = None) -> None:
+        """The outlet's counters (crawler.run_status) for one answer, failed or not."""
+        outlet, role, stats = meta["source"], meta.get("role"), self.crawler.stats
+        if role == "homepage":
+            if error:
+                stats.set_value(outlet_key(outlet, "homepage-failed"), error)
+            return
+        if role in ("listing", "page"):
+            total, failed = ("listings", "listings-failed") if role == "listing" else (
+                "fetched", "failed")
+            stats.inc_value(outlet_key(outlet, total))
+            if error:
+                stats.inc_value(outlet_key(outlet, failed))
 
     def failed_page(self, failure: Failure) -> Page:
         request = failure.request  # type: ignore[attr-defined]
@@ -371,6 +465,8 @@ class NewsSpider(scrapy.Spider):
         reason, detail = failure_reason(failure, url, self.timeout)
         page = self.failed_page_for(url, self.states[request.meta["source"]].source, reason, detail)
         page.listing = dict(request.meta.get("listing") or {})
+        if request.url != url:  # where the redirects had led when it failed
+            page.url, page.requested_url = request.url, url
         if failure.check(HttpError):
             response = failure.value.response
             page.url, page.http_status = response.url, response.status
@@ -381,6 +477,14 @@ class NewsSpider(scrapy.Spider):
     @staticmethod
     def failed_page_for(url: str, source: NewsSource, reason: str, detail: str) -> Page:
         return Page(url=url, fetched_at=datetime.now(UTC), source=source.name).fail(reason, detail)
+
+    def http_only(self, urls: Iterable[str]) -> Iterator[str]:
+        """The http(s) URLs of a listing's sitemaps or feeds; others are counted, skipped."""
+        for url in urls:
+            if urlsplit(url).scheme in ("http", "https"):
+                yield url
+            else:
+                self.crawler.stats.inc_value("news/skipped/not-http")
 
     def skipped(self, url: str) -> bool:
         reason = skip_reason(url)
