@@ -201,6 +201,14 @@ class WarcReader:
                 yield page
 
     def _file_pages(self, path: Path) -> Iterator[Page]:
+        if shown(path) != str(path):
+            # Each capture names its WARC file so that reextract can read the record back;
+            # a name that is not UTF-8 cannot be stored, nor rebuilt from its escaped form.
+            yield file_page(path, None).fail(
+                "bad-file-name", f"the name of the WARC file {shown(path)} is not UTF-8, so "
+                "its records could not be found again; rename the file and replay it again",
+            )
+            return
         try:
             stream, status = open_regular(path)
         except ReadFailure as failure:

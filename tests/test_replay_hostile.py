@@ -144,6 +144,10 @@ def build_corpus(root: Path) -> tuple[Path, dict[str, str], set[str], list[str]]
     found("cut.warc", "warc-truncated", lambda p: p.write_bytes(whole.read_bytes()[:-300]))
     whole.unlink()
     good.add("https://cases.test/cut-1")
+    # A WARC file whose own name is not UTF-8: its captures could not name it.
+    latin_name = Path(os.fsdecode(bytes(folder) + b"/archiv\xe9.warc.gz"))
+    warc(latin_name, ("https://cases.test/in-latin-name", story("latin name"), {}))
+    expected[latin_name.as_uri()] = "bad-file-name"
 
     # A folder whose manifest is a folder, one whose manifest is a link out.
     (folder / "odd" / "manifest.jsonl").mkdir(parents=True)
