@@ -10,6 +10,8 @@ from typing import Any, TextIO
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from crawler.run_status import outlet_counters
+
 OUTCOMES = ("new", "updated", "unchanged", "duplicate", "not-article", "not-modified")
 
 
@@ -31,7 +33,40 @@ def format_summary(spider: str, stats: Mapping[str, Any]) -> str:
             "  (each failure is in the captures table with its reason: "
             "SELECT url, error, error_detail FROM captures WHERE outcome = 'failed')"
         )
+    lines += [f"  outlet {line}" for line in outlet_lines(stats)]
+    if skips := skip_line(stats):
+        lines.append(f"  skipped:  {skips}")
     return "\n".join(lines)
+
+
+def outlet_lines(stats: Mapping[str, Any]) -> list[str]:
+    """One line per outlet that had failures in the run (the live crawl's counters,
+    crawler.run_status), broken ones first: which outlet to look at, without the stats."""
+    lines: list[tuple[int, str, str]] = []  # (broken first, outlet, line)
+    for outlet, counts in outlet_counters(stats).items():
+        parts = []
+        if reason := counts.get("homepage-failed"):
+            parts.append(f"homepage failed ({reason})")
+        if failed := counts.get("listings-failed"):
+            parts.append(f"{failed} of {counts.get('listings', failed)} feeds/sitemaps failed")
+        if failed := counts.get("failed"):
+            parts.append(f"{failed} of {counts.get('fetched', failed)} pages failed")
+        if broken := counts.get("broken"):
+            why = broken.removeprefix(f"{outlet}: ")
+            lines.append((0, outlet, f"{outlet}: BROKEN: {why} ({', '.join(parts)})"))
+        elif parts:
+            lines.append((1, outlet, f"{outlet}: {', '.join(parts)}"))
+    return [line for _, _, line in sorted(lines)]
+
+
+def skip_line(stats: Mapping[str, Any]) -> str:
+    """The URLs the crawl chose not to fetch (robots.txt first), in one line."""
+    counts = {key.split("/", 1)[1]: value for key, value in stats.items()
+              if key.startswith(("news/skipped/", "news/refused/"))}
+    robots = counts.pop("skipped/robots-txt", 0)
+    parts = [f"{robots} disallowed by robots.txt"] if robots else []
+    parts += [f"{name} {value}" for name, value in sorted(counts.items())]
+    return ", ".join(parts)
 
 
 class PromptClose:

@@ -26,13 +26,18 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawler.extensions.PromptClose": 800,
     "crawler.extensions.RunSummary": 900,
+    "crawler.progress.Progress": 950,  # done / total, rate, ETA, failures (crawler/progress.py)
 }
+# Progress in a log file (stderr not a terminal): a line this often, in seconds; 0: none.
+# It replaces Scrapy's LogStats line ("Crawled 0 pages"), left out of EXTENSIONS_BASE.
+PROGRESS_SECONDS = 60.0
 # Scrapy 2.19's remote control (an HTTP endpoint that runs code in the crawl) is on by
 # default; an unattended archive crawl has no use for it. Left out of the base list, not
 # set to None: Scrapy imports every listed component, and it costs 7 MB (aiohttp).
 EXTENSIONS_BASE = {
     name: order for name, order in default_settings.EXTENSIONS_BASE.items()
-    if name != "scrapy.extensions.remote_control.RemoteControl"
+    if name not in ("scrapy.extensions.remote_control.RemoteControl",
+                    "scrapy.extensions.logstats.LogStats")
 }
 EXTRACT_WORKERS = -1  # worker processes for extraction: -1 = one per core, 0 = in-process
 EXTRACT_PAGE_CPU_SECONDS = 60  # a page over this in a worker fails (extractor-died); 0 = no limit
@@ -103,6 +108,9 @@ WARC_MAX_SIZE = 1_000_000_000  # bytes; a file is closed (and indexed) past this
 NEWS_DEPTH = 2  # link hops from the homepage, for outlets with no feeds or sitemaps
 NEWS_MIN_ARTICLE_WORDS = 60  # fewer words: not an article
 NEWS_LOCK_DIR = None  # where run locks go; None = beside the sources file
+
+# scrapy report: an outlet with no new article for this many hours is "stale".
+REPORT_STALE_HOURS = 48
 
 LOG_LEVEL = "INFO"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -12,7 +12,9 @@ Mako and Pygments) would stay in the crawl process for the whole crawl: 22 MB of
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -30,6 +32,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from pipelines import REPO, child_environment
@@ -42,7 +45,7 @@ if TYPE_CHECKING:
 DEFAULT_DATABASE_URL = "sqlite:///archive.sqlite"
 MIGRATIONS = REPO / "migrations"
 # The newest revision in migrations/versions (tests/test_migrations.py checks it).
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 CHILD_DATABASE_ERROR = 3  # exit status of the upgrade's child process, message on stderr
 # PostgreSQL advisory lock taken around the schema upgrade, so two crawls starting at
 # once on a fresh database do not both create the tables.
@@ -55,7 +58,17 @@ class DatabaseError(RuntimeError):
 
 def database_url(setting: str | None = None) -> str:
     """The URL to use: the DATABASE_URL environment variable, the setting, the default."""
-    return os.environ.get("DATABASE_URL") or setting or DEFAULT_DATABASE_URL
+    return normalise_url(os.environ.get("DATABASE_URL") or setting or DEFAULT_DATABASE_URL)
+
+
+def normalise_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` (the spelling of Heroku, Render, libpq) as
+    ``postgresql+psycopg://``: SQLAlchemy reads them as psycopg2, which is not installed
+    here (psycopg 3 is), and would fail with NoSuchModuleError."""
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme.lower() in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    return url
 
 
 def folder_beside_archive(
@@ -109,26 +122,128 @@ def _sqlite_begin(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_archive_engine(url: str) -> Engine:
-    """An engine for url, without touching the database yet."""
+def readable_json(value: object) -> str:
+    """JSON with non-ASCII text as itself, so a plain SELECT of a Hindi byline reads
+    ``["शिवेन्द्र कुमार राय"]``, not ``["\\u0936..."]`` (sqlite3, Datasette, psql).
+    A string no UTF-8 database can hold (a lone surrogate) keeps its escapes."""
+    readable = json.dumps(value, ensure_ascii=False)
     try:
-        parsed = make_url(url)
+        readable.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return readable
+
+
+def create_archive_engine(url: str, read_only: bool = False) -> Engine:
+    """An engine for url, without touching the database yet; with ``read_only`` one that
+    cannot write (see :func:`open_read_only`)."""
+    try:
+        parsed = make_url(normalise_url(url))
     except ArgumentError:
         raise DatabaseError(
             f"DATABASE_URL {mask_url(url)!r} is not a database URL; "
             "use e.g. sqlite:///archive.sqlite or postgresql+psycopg://user@host/db"
         ) from None
+    try:
+        return _archive_engine(parsed, read_only)
+    except (ArgumentError, ImportError):  # NoSuchModuleError, or a driver not installed
+        raise DatabaseError(
+            f"DATABASE_URL {mask_url(url)!r}: no database driver {parsed.drivername!r} "
+            "here; use sqlite:///archive.sqlite or postgresql://user@host/db"
+        ) from None
+
+
+def _archive_engine(parsed: URL, read_only: bool) -> Engine:
+    if read_only and parsed.get_backend_name() == "sqlite":
+        return _sqlite_read_only_engine(parsed)
     if parsed.get_backend_name() == "sqlite":
         # Wait up to 30 s for another writer's lock (?timeout=SECONDS in the URL), then
         # "database is locked": an outage, ridden out by pipelines.outage.
         connect_args = {} if "timeout" in parsed.query else {"timeout": 30}
-        engine = create_engine(parsed, connect_args=connect_args)
+        engine = create_engine(
+            parsed, connect_args=connect_args, json_serializer=readable_json
+        )
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # Fail in seconds, not after the TCP timeout, when the server is unreachable.
-    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
-    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+    connect_args: dict[str, object] = (
+        {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+    )
+    if read_only and "options" not in parsed.query:  # the server refuses every write
+        connect_args["options"] = "-c default_transaction_read_only=on"
+    return create_engine(
+        parsed, pool_pre_ping=True, connect_args=connect_args,
+        json_serializer=readable_json,
+    )
+
+
+def _sqlite_read_only_engine(parsed: URL) -> Engine:
+    """SQLite opened with ``mode=ro``: no write, no journal-mode change, so an archive on
+    read-only media (or a read-only file) can be searched. A WAL archive in a folder
+    that cannot be written and with no ``-shm`` file beside it cannot even be opened
+    ``mode=ro``; there, where nothing can write either, it is opened ``immutable``."""
+    path = Path(parsed.database or "").expanduser().resolve()
+    if not parsed.database or not path.is_file():
+        raise DatabaseError(
+            f"there is no archive at {path}: build one first (scrapy crawl replay -a "
+            "path=seeds, or scrapy crawl news -a sources=FILE) or set DATABASE_URL"
+        )
+    uri = f"{path.as_uri()}?mode=ro"
+    if not os.access(path.parent, os.W_OK) and not path.with_name(f"{path.name}-shm").exists():
+        uri += "&immutable=1"
+    timeout = float(parsed.query.get("timeout", 30))  # type: ignore[arg-type]
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+
+    engine = create_engine(parsed, creator=connect, json_serializer=readable_json)
+    event.listen(engine, "connect", _sqlite_connect_read_only)
+    event.listen(engine, "begin", _sqlite_begin_deferred)
+    return engine
+
+
+def _sqlite_connect_read_only(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # transactions begin as SQLAlchemy says
+    dbapi_connection.execute("PRAGMA query_only=ON")
+    dbapi_connection.create_function("search_form", 1, _sql_search_form, deterministic=True)
+
+
+def _sqlite_begin_deferred(connection) -> None:
+    # One snapshot for all the reads of a transaction; BEGIN IMMEDIATE would ask for
+    # the write lock, which a read-only connection cannot take.
+    connection.exec_driver_sql("BEGIN")
+
+
+def open_read_only(url: str) -> Engine:
+    """An engine on url that never writes, for the commands that only read (search,
+    export, report): they then work on read-only media, and never wait for a crawl's
+    write lock. The schema is not upgraded (that is a write): an older one is refused
+    with what to do."""
+    engine = create_archive_engine(url, read_only=True)
+    try:
+        with engine.connect() as connection:
+            current = schema_revision(connection)
+    except DBAPIError as exc:
+        engine.dispose()
+        raise DatabaseError(describe_error(url, exc)) from None
+    if current != SCHEMA_REVISION:
+        engine.dispose()
+        raise DatabaseError(schema_problem(url, current))
+    return engine
+
+
+def schema_problem(url: str, current: str | None) -> str:
+    """Why a reading command cannot use a database at schema revision ``current``."""
+    where = mask_url(url)
+    if current is None:
+        return (f"{where} holds no archive yet: build one first (scrapy crawl replay -a "
+                "path=seeds, or scrapy crawl news -a sources=FILE) or set DATABASE_URL")
+    if current < SCHEMA_REVISION:
+        return (f"the archive {where} has schema revision {current}, older than this "
+                f"version's {SCHEMA_REVISION}: run any crawl once to upgrade it")
+    return (f"the archive {where} has schema revision {current}, newer than this "
+            f"version's {SCHEMA_REVISION}: upgrade newsarchive")
 
 
 def alembic_config(url: str) -> Config:

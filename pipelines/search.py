@@ -39,6 +39,11 @@ _TERM = re.compile(r'["“”]([^"“”]*)(?:["“”]|$)|([^\s"“”]+)')
 
 SQLITE_INDEX = table("articles_fts", column("rowid"))
 POSTGRES_INDEX = table("articles_fts", column("article_id"), column("document", TSVECTOR))
+STORIES = table(  # the view of migration 0001
+    "stories", *map(column, ("story_id", "first_article_id", "first_url",
+                             "first_published_at", "first_source", "title", "copies",
+                             "outlets")),
+)
 
 
 class SearchError(ValueError):
@@ -71,6 +76,14 @@ def parse_query(query: str) -> list[str]:
     return terms
 
 
+def sqlite_match(terms: list[str]) -> str:
+    """The FTS5 MATCH expression for parsed terms (also what ``scrapy serve`` runs).
+
+    Each term quoted: an FTS5 string, never query syntax (terms have no quotes).
+    """
+    return " AND ".join(f'"{term}"' for term in terms)
+
+
 def apply_filters(statement: Select, filters: Filters) -> Select:
     """Filters on a select over ``articles`` outer-joined with ``sources``."""
     published_date = func.substr(Article.published_at, 1, 10)
@@ -88,30 +101,72 @@ def apply_filters(statement: Select, filters: Filters) -> Select:
     return statement
 
 
+def where_matching(connection: Connection, statement: Select, terms: list[str]) -> Select:
+    """statement (a select over ``articles``) narrowed to the articles matching every
+    term, through the database's own index."""
+    if connection.dialect.name == "sqlite":
+        fts_query = sqlite_match(terms)
+        return statement.join(SQLITE_INDEX, SQLITE_INDEX.c.rowid == Article.id).where(
+            literal_column("articles_fts").op("MATCH")(fts_query)
+        )
+    simple = cast("simple", REGCONFIG)
+    tsquery = reduce(
+        lambda left, right: left.op("&&")(right),
+        (func.phraseto_tsquery(simple, term) for term in terms),
+    )
+    return statement.join(POSTGRES_INDEX, POSTGRES_INDEX.c.article_id == Article.id).where(
+        POSTGRES_INDEX.c.document.op("@@")(tsquery)
+    )
+
+
+def matching(connection: Connection, statement: Select, query: str,
+             filters: Filters | None) -> Select:
+    """statement (over ``articles`` outer-joined with ``sources``) narrowed to the
+    articles that match the query and pass the filters."""
+    statement = where_matching(connection, statement, parse_query(query))
+    return apply_filters(statement, filters or Filters())
+
+
 def search(
     connection: Connection, query: str, filters: Filters | None = None, limit: int | None = 50
 ) -> list[Row]:
     """Articles matching every term of query: rows of (url, published_at, source, title)."""
-    terms = parse_query(query)
     statement = (
         select(Article.url, Article.published_at, Source.name.label("source"), Article.title)
         .outerjoin(Source, Source.id == Article.source_id)
         .order_by(Article.published_at_utc.desc().nulls_last(), Article.id.desc())
         .limit(limit)
     )
-    if connection.dialect.name == "sqlite":
-        # Each term quoted: an FTS5 string, never query syntax (terms have no quotes).
-        fts_query = " AND ".join(f'"{term}"' for term in terms)
-        statement = statement.join(SQLITE_INDEX, SQLITE_INDEX.c.rowid == Article.id).where(
-            literal_column("articles_fts").op("MATCH")(fts_query)
+    return list(connection.execute(matching(connection, statement, query, filters)))
+
+
+def search_stories(
+    connection: Connection, query: str, filters: Filters | None = None, limit: int | None = 50
+) -> list[Row]:
+    """One row per story with a copy that matches (and passes the filters): the story's
+    first published copy, as (url, published_at, source, title, copies, outlets).
+
+    Syndicated wire copies otherwise fill a page of hits with one story; the copy
+    shown is the ``stories`` view's (migration 0001), the one every other view agrees on.
+    """
+    story_ids = matching(
+        connection,
+        select(Article.story_id).outerjoin(Source, Source.id == Article.source_id),
+        query,
+        filters,
+    )
+    statement = (
+        select(
+            STORIES.c.first_url.label("url"),
+            STORIES.c.first_published_at.label("published_at"),
+            STORIES.c.first_source.label("source"),
+            STORIES.c.title,
+            STORIES.c.copies,
+            STORIES.c.outlets,
         )
-    else:
-        simple = cast("simple", REGCONFIG)
-        tsquery = reduce(
-            lambda left, right: left.op("&&")(right),
-            (func.phraseto_tsquery(simple, term) for term in terms),
-        )
-        statement = statement.join(
-            POSTGRES_INDEX, POSTGRES_INDEX.c.article_id == Article.id
-        ).where(POSTGRES_INDEX.c.document.op("@@")(tsquery))
-    return list(connection.execute(apply_filters(statement, filters or Filters())))
+        .join(Article, Article.id == STORIES.c.first_article_id)
+        .where(STORIES.c.story_id.in_(story_ids))
+        .order_by(Article.published_at_utc.desc().nulls_last(), STORIES.c.story_id.desc())
+        .limit(limit)
+    )
+    return list(connection.execute(statement))

@@ -1,4 +1,4 @@
-"""``scrapy export`` writes articles and stories as JSON Lines or CSV, streaming."""
+"""``scrapy export`` writes articles and stories as JSON Lines, CSV or Parquet, streaming."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import re
 import subprocess
 import sys
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from crawler.commands.export import export
+from crawler.commands.export import export, plain
 from crawler.items import Page
 from pipelines.archive import Archive
-from tests.conftest import REPO, reset_postgres, run_scrapy
+from tests.conftest import REPO, SEEDS, reset_postgres, run_scrapy
 from tests.test_search import BATTLE, FETCHED, SUPPORT, archive
 
 WITH_AUTHORS = {**SUPPORT, "authors": ["आईएएनएस", "Jane Doe"]}
@@ -123,3 +125,61 @@ def test_export_memory_does_not_grow_with_the_archive(postgres_url: str) -> None
     assert size > 20_000_000
     # Two rows in flight are 0.4 MB; holding the result would take over 20 MB more.
     assert large - small < size / 1024 / 4, (small, large)
+
+
+def test_demo_archive_as_parquet_holds_the_json_lines_rows(database_url: str, tmp_path) -> None:
+    replay = run_scrapy("crawl", "replay", "-a", f"path={SEEDS}", database_url=database_url)
+    assert replay.returncode == 0, replay.stderr
+    jsonl = run_scrapy("export", database_url=database_url)
+    assert jsonl.returncode == 0, jsonl.stderr
+    records = [json.loads(line) for line in jsonl.stdout.splitlines()]
+
+    path = tmp_path / "stories.parquet"  # two row groups per file at EXPORT_BATCH_ROWS=3
+    run = run_scrapy("export", "-o", str(path), "-s", "EXPORT_BATCH_ROWS=3",
+                     database_url=database_url)
+    assert run.returncode == 0, run.stderr
+    parquet = pq.ParquetFile(path)
+    assert parquet.metadata.num_row_groups == 2
+    assert parquet.schema_arrow.field("authors").type == pa.list_(pa.string())
+    assert parquet.schema_arrow.field("published_at_utc").type == pa.timestamp("us", tz="UTC")
+    rows = parquet.read().to_pylist()
+    assert len(rows) == len(records) == 5
+    for row, record in zip(rows, records, strict=True):
+        assert {k: plain(v) for k, v in row.items()} == record
+    assert any("किम जोंग" in row["text"] for row in rows)  # Hindi text as stored
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["-o", "stories.xlsx"], "cannot tell the format of 'stories.xlsx' from its suffix: name "
+     "the file .jsonl, .json, .csv, .parquet, or give --format jsonl|csv|parquet"),
+    (["--format", "parquet"], "parquet is written to a file, not stdout: give -o FILE.parquet"),
+])
+def test_a_format_that_cannot_be_written_is_refused_in_one_line(
+        args: list[str], message: str, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
+    run = run_scrapy("export", *args, database_url=url, cwd=REPO)
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == [f"error: {message}"]
+    assert not (REPO / "stories.xlsx").exists()
+
+
+# ``python -m scrapy export`` in an interpreter where pyarrow cannot be imported.
+EXPORT_WITHOUT_PYARROW = """
+import sys
+sys.modules["pyarrow"] = None  # what "not installed" looks like to an import
+from scrapy.cmdline import execute
+execute(["scrapy", "export", "-o", sys.argv[1]])
+"""
+
+
+def test_parquet_without_pyarrow_says_how_to_install_it(tmp_path) -> None:
+    path = tmp_path / "articles.parquet"
+    run = subprocess.run(
+        [sys.executable, "-c", EXPORT_WITHOUT_PYARROW, str(path)], cwd=REPO,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'archive.sqlite'}"},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 2
+    assert len(run.stderr.splitlines()) == 1
+    assert "pip install pyarrow" in run.stderr
+    assert list(tmp_path.iterdir()) == []  # no archive created, no file written

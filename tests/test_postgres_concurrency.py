@@ -61,7 +61,8 @@ def assert_archived_once(database_url: str) -> None:
         def counts(sql: str) -> tuple:
             return tuple(connection.execute(text(sql)).one())
 
-        assert counts("SELECT count(*), count(DISTINCT name) FROM sources") == (1, 1)
+        # "seeds", and "The Printlines" that seeds/manifest.jsonl names for one seed.
+        assert counts("SELECT count(*), count(DISTINCT name) FROM sources") == (2, 2)
         assert counts("SELECT count(*), count(DISTINCT url) FROM articles") == (PAGES, PAGES)
         assert counts("SELECT count(*) FROM alembic_version") == (1,)
         outcomes = connection.execute(text("SELECT outcome FROM captures")).scalars()

@@ -17,7 +17,7 @@ from pipelines.database import open_database
 from pipelines.dedupe_keys import content_hash
 from pipelines.extraction.normalize import search_form
 from pipelines.models import Article, ArticleVersion, Capture
-from pipelines.search import Filters, SearchError, parse_query, search
+from pipelines.search import Filters, SearchError, parse_query, search, search_stories
 from tests.conftest import run_scrapy
 
 FETCHED = datetime(2025, 6, 6, 12, tzinfo=UTC)
@@ -156,3 +156,32 @@ def test_scrapy_search_command(database_url: str) -> None:
                         database_url=database_url)
     assert phrase.returncode == 0, phrase.stderr
     assert [line.split("\t")[0] for line in phrase.stdout.splitlines()] == [SUPPORT["url"]]
+
+
+def test_no_match_is_said_on_stderr_with_exit_status_1(database_url: str) -> None:
+    archive(database_url, SUPPORT).dispose()
+    found = run_scrapy("search", "हाथी", database_url=database_url)
+    assert found.returncode == 1, found.stderr
+    assert found.stdout == ""  # nothing for a pipe to mistake for a hit
+    assert found.stderr.strip() == "no matches for हाथी"
+
+
+def test_stories_give_one_hit_per_story(database_url: str) -> None:
+    copy = {**SUPPORT, "url": "https://other.test/copy", "source": "other",
+            "published_at": "2025-06-05T10:00:00+05:30"}  # a later copy, archived first
+    engine = archive(database_url, copy, SUPPORT, BATTLE)
+    assert sorted(urls(engine, "समर्थन")) == sorted([SUPPORT["url"], copy["url"]])
+    with engine.connect() as connection:
+        stories = search_stories(connection, "बिना")
+        assert [(s.url, s.source, s.copies, s.outlets) for s in stories] == [
+            (BATTLE["url"], "example", 1, 1), (SUPPORT["url"], "example", 2, 2)]
+        # A story is found by any of its copies, and shown by its first published one.
+        only_other = search_stories(connection, "समर्थन", Filters(source="other"))
+        assert [s.url for s in only_other] == [SUPPORT["url"]]
+    engine.dispose()
+
+    found = run_scrapy("search", "--stories", "समर्थन", database_url=database_url)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.splitlines() == [
+        f"{SUPPORT['url']}\t{SUPPORT['published_at']}\texample\t{SUPPORT['title']}\t2\t2"
+    ]

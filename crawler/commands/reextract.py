@@ -15,9 +15,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import scrapy
+from scrapy.commands import ScrapyCommand
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
@@ -34,6 +35,10 @@ class ReextractSpider(ReplaySpider):
     """Replays archived captures from their WARC records (ReplaySpider's backpressure)."""
 
     name = "reextract"
+    # Given by the command's options, not -a (checked by crawl's check_arguments).
+    arguments: ClassVar[dict[str, str]] = {
+        "source": "--source", "since": "--since", "until": "--until",
+    }
 
     def __init__(
         self,
@@ -97,8 +102,18 @@ class Command(CrawlCommand):
     def short_desc(self) -> str:
         return "Run article extraction again over archived captures (after an extractor upgrade)"
 
+    def long_desc(self) -> str:
+        return (
+            "Run article extraction again over the latest archived capture of each article, "
+            "read back from its WARC record (after an extractor upgrade): a changed text "
+            "becomes the article's new version, the earlier one stays in article_versions. "
+            "Exit status as scrapy crawl's."
+        )
+
     def add_options(self, parser: argparse.ArgumentParser) -> None:
-        super().add_options(parser)
+        # Scrapy's global options only: the crawl command's -a, -o and -O (spider
+        # arguments, feeds) do not apply, and its spider arguments' table neither.
+        ScrapyCommand.add_options(self, parser)
         parser.add_argument("--source", metavar="NAME", help="only this source's articles")
         parser.add_argument(
             "--since", metavar="TIME", help="only captures fetched at or after TIME (ISO 8601)"
@@ -107,6 +122,10 @@ class Command(CrawlCommand):
             "--until", metavar="TIME",
             help="only captures fetched before TIME (ISO 8601; a date alone includes that day)",
         )
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        ScrapyCommand.process_options(self, args, opts)
+        opts.spargs = {}
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if args:

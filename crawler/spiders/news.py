@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
@@ -56,11 +56,11 @@ from crawler.discovery import (
     sitemaps_in_robots,
 )
 from crawler.items import Page, lower_headers
-from crawler.lock import LockHeld, RunLock, lock_path
+from crawler.lock import RunLock, lock_path
 from crawler.middlewares import NotFetched, Refused
 from crawler.run_status import broken_outlets, outlet_key
 from crawler.site_policy import OutletScope
-from crawler.sources import NewsSource, SourcesError, load_sources
+from crawler.sources import NewsSource, load_sources
 from pipelines.archive import Archive, KnownPage, to_utc
 from pipelines.database import database_url, open_database
 from pipelines.outage import archive_call
@@ -135,17 +135,17 @@ class SourceState:
 
 class NewsSpider(scrapy.Spider):
     name = "news"
+    # The -a arguments, checked and shown by scrapy crawl (crawler/commands/crawl.py).
+    arguments: ClassVar[dict[str, str]] = {
+        "sources": "sources file (TOML) naming the outlets to crawl (required)",
+    }
 
     def __init__(self, sources: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not sources:
             raise ValueError("news needs a sources file: scrapy crawl news -a sources=sources.toml")
         self.sources_file = Path(sources).expanduser().resolve()
-        try:
-            self.sources = load_sources(self.sources_file)
-        except SourcesError as exc:
-            logger.error("%s", exc)
-            raise
+        self.sources = load_sources(self.sources_file)  # SourcesError: said by crawl
         self.run_arguments: dict[str, Any] = {
             "sources": str(self.sources_file),
             "outlets": [source.name for source in self.sources],
@@ -166,11 +166,7 @@ class NewsSpider(scrapy.Spider):
         spider.lock = RunLock(
             lock_path(spider.sources_file, settings.get("NEWS_LOCK_DIR")), str(spider.sources_file)
         )
-        try:
-            spider.lock.acquire()
-        except LockHeld as exc:
-            logger.error("%s", exc)
-            raise
+        spider.lock.acquire()  # LockHeld: said by the crawl command
         return spider
 
     def closed(self, reason: str) -> None:

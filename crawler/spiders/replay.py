@@ -78,6 +78,7 @@ def page_suffix(path: Path) -> str | None:
 class ManifestEntry:
     url: str
     fetched_at: datetime | None
+    source: str | None = None  # the outlet the page shows, when the line names it
 
 
 @dataclass
@@ -148,6 +149,12 @@ class ListedFiles:
 class ReplaySpider(scrapy.Spider):
     name = "replay"
     custom_settings: ClassVar[dict[str, Any]] = {"ROBOTSTXT_OBEY": False}
+    # The -a arguments, checked and shown by scrapy crawl (crawler/commands/crawl.py).
+    arguments: ClassVar[dict[str, str]] = {
+        "path": "file or folder of saved pages to replay (required)",
+        "source": "source of every page (default: its manifest source, else its host, else "
+                  "the folder's name)",
+    }
 
     def __init__(self, path: str | None = None, source: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -156,7 +163,8 @@ class ReplaySpider(scrapy.Spider):
         # realpath, not Path.resolve(): a link loop is then "does not exist", not a traceback
         self.root = Path(os.path.realpath(Path(path).expanduser()))
         if not self.root.exists():
-            raise ValueError(f"replay path {shown(self.root)} does not exist")
+            raise ValueError(f"replay path {shown(self.root)} does not exist: give a file "
+                             "or folder of saved pages, -a path=PATH")
         self.folder = self.root if self.root.is_dir() else self.root.parent
         self.source_name = source
         self.run_arguments = {"path": shown(self.root), "source": source}
@@ -341,15 +349,13 @@ class ReplaySpider(scrapy.Spider):
                     if not isinstance(named, str):
                         raise TypeError(f"'file' is {type(named).__name__}, not a string")
                     target = Path(os.path.realpath(path.parent / named))
-                    fetched_at = record.get("fetched_at")
-                    entry = ManifestEntry(
-                        record["url"], parse_timestamp(fetched_at) if fetched_at else None
-                    )
+                    entry = manifest_entry(record, target)
                 except (ValueError, TypeError, KeyError, AttributeError) as exc:
                     yield self.new_page(f"{path.as_uri()}#line={number}", path, None).fail(
                         "bad-manifest-line",
-                        f"{where} is not a UTF-8 JSON object with 'file', 'url' and an ISO "
-                        f"8601 'fetched_at' ({exc}); fix the line",
+                        f"{where} is not a UTF-8 JSON object with 'file', a 'url' or a "
+                        f"'source' or both, and an optional ISO 8601 'fetched_at' ({exc}); "
+                        "fix the line",
                     )
                     continue
                 problem = url_problem(entry.url)
@@ -412,15 +418,19 @@ class ReplaySpider(scrapy.Spider):
 
     def failed(self, path: Path, entry: ManifestEntry | None, failure: ReadFailure) -> Page:
         url = entry.url if entry else path.as_uri()
-        page = self.new_page(url, path, entry.fetched_at if entry else None)
+        page = self.new_page(url, path, entry.fetched_at if entry else None,
+                             entry.source if entry else None)
         return page.fail(failure.reason, failure.detail)
 
-    def new_page(self, url: str, path: Path, fetched_at: datetime | None) -> Page:
+    def new_page(self, url: str, path: Path, fetched_at: datetime | None,
+                 source: str | None = None) -> Page:
+        """A page of the replay; its source is ``-a source=``, else the manifest's
+        ``source``, else the URL's host, else the folder's name."""
         return Page(
             url=url,
             fetched_at=fetched_at or datetime.now(UTC),
             local_path=shown(path),
-            source=self.source_name or self.default_source(url),
+            source=self.source_name or source or self.default_source(url),
         )
 
     def default_source(self, url: str) -> str:
@@ -441,6 +451,7 @@ class ReplaySpider(scrapy.Spider):
             entry.url if entry else path.as_uri(),
             path,
             fetched_at or datetime.fromtimestamp(status.st_mtime, UTC),
+            entry.source if entry else None,
         )
         if page.local_path != str(path):
             self.crawler.stats.inc_value("replay/non-utf8-file-name")
@@ -468,6 +479,22 @@ class ReplaySpider(scrapy.Spider):
                              f"DOWNLOAD_MAXSIZE {self.max_size}")
         page.body = body
         return page
+
+
+def manifest_entry(record: dict[str, Any], target: Path) -> ManifestEntry:
+    """The entry of a manifest line naming target. A line may give the page's ``url``,
+    its outlet as ``source`` (a name or domain, as the page shows it), or both; without
+    a url the page keeps its ``file://`` URL, so no address is ever made up."""
+    url, source, fetched_at = record.get("url"), record.get("source"), record.get("fetched_at")
+    if url is None and source is None:
+        raise KeyError("neither 'url' nor 'source'")
+    if source is not None and not (isinstance(source, str) and source.strip()):
+        raise TypeError("'source' is not a name")
+    return ManifestEntry(
+        target.as_uri() if url is None else url,
+        parse_timestamp(fetched_at) if fetched_at else None,
+        source.strip() if source is not None else None,
+    )
 
 
 def inside(path: Path, folder: Path) -> bool:
