@@ -156,6 +156,9 @@ def build_corpus(root: Path) -> tuple[Path, dict[str, str], set[str], list[str]]
     (folder / "out").mkdir()
     found("out/manifest.jsonl", "outside-folder",
           lambda p: p.symlink_to(outside / "manifest.jsonl"))
+    (folder / "lost").mkdir()
+    found("lost/manifest.jsonl", "broken-symlink", lambda p: p.symlink_to("gone.jsonl"))
+    found("lost/page.html", None, lambda p: p.write_bytes(story("beside a lost manifest")))
 
     # The manifest: one case a line.
     manifest = folder / "manifest.jsonl"

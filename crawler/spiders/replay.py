@@ -334,6 +334,10 @@ class ReplaySpider(scrapy.Spider):
                 return
             stream, _ = open_regular(path)
         except ReadFailure as failure:
+            if failure.reason == "missing-file" and path.is_symlink():
+                failure = ReadFailure("broken-symlink", (
+                    f"{shown(path)} is a symbolic link to {shown(os.readlink(path))}, which "
+                    "does not exist: the folder's manifest was not read. Fix or remove the link"))
             if failure.reason != "missing-file":  # no manifest: the usual case
                 yield self.failed(path, None, failure)
             return
