@@ -29,7 +29,8 @@ from typing import Any
 
 OUTLET_PREFIX = "news/outlet/"
 # homepage-failed holds the homepage's failure reason code, the others are counts.
-COUNTERS = ("homepage-failed", "listings", "listings-failed", "fetched", "failed")
+COUNTERS = ("homepage-failed", "listings", "listings-failed", "listings-unchanged", "fetched",
+            "failed")
 MIN_FETCHES = 5  # fewer page fetches say too little for a failure ratio to mean anything
 
 

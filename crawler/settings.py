@@ -43,6 +43,11 @@ EXTRACT_WORKERS = -1  # worker processes for extraction: -1 = one per core, 0 = 
 EXTRACT_PAGE_CPU_SECONDS = 60  # a page over this in a worker fails (extractor-died); 0 = no limit
 STORE_BATCH_SIZE = 200  # pages per database transaction
 STORE_FLUSH_SECONDS = 2.0  # longest a page waits in the buffer
+# Stories (pipelines/stories.py): a new article is linked only to copies first archived
+# at most this many days before it, and older articles' band rows are pruned (their
+# story ids stay). Wire copies arrive within days; 0 keeps every band (no window).
+STORY_WINDOW_DAYS = 30
+REEXTRACT_BATCH_ROWS = 500  # captures scrapy reextract reads from the database at a time
 # Database outages (pipelines/outage.py, pipelines/spool.py): while the database does not
 # answer, writes and the crawl's reads are retried with backoff, and fetched pages wait in
 # memory (a batch), then in a spool file; past DATABASE_OUTAGE_MAX the run stops (exit 2)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,10 +28,18 @@ from crawler.sources import NewsSource
 from pipelines.models import Article, ArticleVersion, Capture, CrawlRun, Source, utcnow
 from pipelines.stories import (
     CANDIDATES_PER_BUCKET,
+    PRUNE_EVERY_BATCHES,
+    STORY_WINDOW_DAYS,
     RecentShingles,
     link_story,
     lock_story_index,
+    prune_story_bands,
+    story_window,
 )
+
+# Captures read from the database at a time when a command walks the archive
+# (setting REEXTRACT_BATCH_ROWS): memory stays flat whatever the archive's size.
+CAPTURE_BATCH_ROWS = 500
 
 
 def to_utc(iso: str | None) -> datetime | None:
@@ -67,6 +75,8 @@ class KnownPage:
     error: str | None = None  # the last capture's failure reason; None when it succeeded
     final_url: str | None = None  # where the last capture's redirects ended
     article_id: int | None = None  # the article the last capture archived
+    # sha256 of the last capture's body as received: a listing with the same is unchanged
+    content_hash: str | None = None
 
 
 @dataclass
@@ -112,6 +122,8 @@ class Archive:
         self._source_ids: dict[str, int] = {}
         self.recent = RecentShingles()
         self.candidates_per_bucket = CANDIDATES_PER_BUCKET  # tests lower it
+        self.story_window = story_window(STORY_WINDOW_DAYS)  # the setting, from the store
+        self.batches_written = 0  # old story bands are pruned every PRUNE_EVERY_BATCHES
 
     # Crawl runs -------------------------------------------------------------------
 
@@ -199,14 +211,15 @@ class Archive:
                 rows = session.execute(
                     select(Capture.url, Capture.fetched_at, Capture.etag,
                            Capture.last_modified, Capture.error, Capture.final_url,
-                           Capture.article_id)
+                           Capture.article_id, Capture.content_hash)
                     .where(Capture.url.in_(chunk))
                     .order_by(Capture.fetched_at)
                 )
-                for url, fetched_at, etag, last_modified, error, final_url, article in rows:
+                for (url, fetched_at, etag, last_modified, error, final_url, article,
+                     digest) in rows:
                     known = found.setdefault(url, KnownPage(fetched_at))
                     known.fetched_at, known.error, known.final_url = fetched_at, error, final_url
-                    known.article_id = article
+                    known.article_id, known.content_hash = article, digest
                     if error is None:  # validators of the latest good capture
                         known.etag = etag or known.etag
                         known.last_modified = last_modified or known.last_modified
@@ -224,9 +237,15 @@ class Archive:
         source: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> list[Page]:
+        batch_rows: int = CAPTURE_BATCH_ROWS,
+    ) -> Iterator[Page]:
         """Each article's latest capture kept in a WARC file, oldest first, as a Page
-        (body not read yet); filtered by source name and fetch time (since ≤ t < until)."""
+        (body not read yet); filtered by source name and fetch time (since ≤ t < until).
+
+        Streamed, batch_rows rows at a time (a server-side cursor on PostgreSQL): an
+        archive of 100M articles is never held in memory. The query runs in one
+        transaction, so the captures a re-extraction stores meanwhile are not read back.
+        """
         ranked = (
             select(
                 Capture.id,
@@ -251,8 +270,9 @@ class Archive:
         if until is not None:
             query = query.where(Capture.fetched_at < until)
         with Session(self.engine) as session:
-            return [
-                Page(
+            rows = session.execute(query, execution_options={"yield_per": batch_rows})
+            for capture, name in rows:
+                yield Page(
                     url=capture.final_url or capture.url,
                     requested_url=capture.url if capture.final_url not in (None, capture.url)
                     else None,
@@ -263,8 +283,6 @@ class Archive:
                     warc={"file": capture.warc_file, "offset": capture.warc_offset,
                           "length": capture.warc_length},
                 )
-                for capture, name in session.execute(query)
-            ]
 
     # Pages ------------------------------------------------------------------------
 
@@ -319,13 +337,16 @@ class Archive:
                     # Its original came earlier in this batch: linked by now.
                     article.story_id = batch.originals[article.content_hash].story_id
                 link_story(session, article, page.article, self.recent,
-                           self.candidates_per_bucket)
+                           self.candidates_per_bucket, self.story_window)
+            if self.story_window is not None and self.batches_written % PRUNE_EVERY_BATCHES == 0:
+                prune_story_bands(session, self.story_window)
             session.flush()
             captures = [
                 self.capture(page, run_id, self._source_id(page), article and article.id)
                 for page, article in stored
             ]
             session.execute(insert(Capture.__table__), captures)  # Core: no ORM bookkeeping
+        self.batches_written += 1
 
     def _source_id(self, page: Page) -> int | None:
         return self._source_ids[page.source] if page.source else None

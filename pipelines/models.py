@@ -54,6 +54,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Row ids: 64-bit (a capture per listing fetch at 10,000 outlets overflows 32 bits in
+# about 2.4 years). On SQLite, INTEGER is already 64-bit, and only an INTEGER primary
+# key is the rowid alias that numbers new rows: a BIGINT one would not.
+ID = BigInteger().with_variant(Integer, "sqlite")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -63,7 +69,7 @@ class Source(Base):
 
     __tablename__ = "sources"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     domain: Mapped[str | None] = mapped_column(String(253), index=True)
     homepage: Mapped[str | None] = mapped_column(Text)
@@ -76,7 +82,7 @@ class CrawlRun(Base):
 
     __tablename__ = "crawl_runs"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     spider: Mapped[str] = mapped_column(String(100))
     arguments: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -100,9 +106,9 @@ class Capture(Base):
     __tablename__ = "captures"
     __table_args__ = (Index(None, "url", "fetched_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
-    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"), index=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    crawl_run_id: Mapped[int | None] = mapped_column(ID, ForeignKey("crawl_runs.id"), index=True)
+    source_id: Mapped[int | None] = mapped_column(ID, ForeignKey("sources.id"), index=True)
     url: Mapped[str] = mapped_column(Text)  # the page's URL as requested or stated
     final_url: Mapped[str | None] = mapped_column(Text)  # after redirects
     local_path: Mapped[str | None] = mapped_column(Text)  # replayed file
@@ -117,7 +123,7 @@ class Capture(Base):
     outcome: Mapped[str] = mapped_column(String(20), index=True)
     error: Mapped[str | None] = mapped_column(String(60), index=True)  # reason code
     error_detail: Mapped[str | None] = mapped_column(Text)
-    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
+    article_id: Mapped[int | None] = mapped_column(ID, ForeignKey("articles.id"), index=True)
     # What a feed or sitemap said of the page (title, published date, language, ...).
     listing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     warc_file: Mapped[str | None] = mapped_column(Text)
@@ -130,9 +136,9 @@ class Article(Base):
 
     __tablename__ = "articles"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     url: Mapped[str] = mapped_column(Text, unique=True)  # canonical
-    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"), index=True)
+    source_id: Mapped[int | None] = mapped_column(ID, ForeignKey("sources.id"), index=True)
     title: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     authors: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -142,10 +148,13 @@ class Article(Base):
     description: Mapped[str | None] = mapped_column(Text)
     wire_agency: Mapped[str | None] = mapped_column(String(40), index=True)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)  # sha256, normal text
-    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Indexed: the story window (pipelines.stories) is measured on it.
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    story_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    story_id: Mapped[int | None] = mapped_column(ID, index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ID, ForeignKey("articles.id"), index=True
+    )
     version: Mapped[int] = mapped_column(Integer, default=1)
     extractor: Mapped[str | None] = mapped_column(String(100))
     # Where each metadata value came from: {"title": "json-ld", "published_at": "feed"}
@@ -157,8 +166,8 @@ class ArticleVersion(Base):
 
     __tablename__ = "article_versions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ID, ForeignKey("articles.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
@@ -171,12 +180,16 @@ class ArticleVersion(Base):
 
 
 class StoryBand(Base):
-    """MinHash LSH band hashes: articles sharing a (band, hash) are copy candidates."""
+    """MinHash LSH band hashes: articles sharing a (band, hash) are copy candidates.
+    Only articles first seen within the story window keep theirs (pipelines.stories).
+    On SQLite the table is WITHOUT ROWID: a rowid table would store each row in its
+    table and again in its primary-key index."""
 
     __tablename__ = "story_bands"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     band: Mapped[int] = mapped_column(Integer, primary_key=True)
     hash: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+        ID, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
     )

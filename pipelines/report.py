@@ -3,8 +3,9 @@
 A pure function of the archive (:func:`outlet_report`), shared by ``scrapy report`` and
 any other view of the archive. It costs a handful of grouped queries whatever the
 number of outlets: one pass over ``articles`` (grouped by ``source_id``), one over
-``captures`` (the last run and the last successful fetch of each outlet), then only the
-captures and ``crawl_runs`` rows of those last runs.
+``captures`` (the last run and the last successful fetch of each outlet), the stats of
+the latest crawl runs (an outlet whose listings were unchanged stores no capture), then
+only the captures and ``crawl_runs`` rows of those last runs.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ STALE_HOURS = 48.0  # default of the REPORT_STALE_HOURS setting
 # .listing "from"); pages a feed listed carry "rss", "sitemap", ... instead.
 LISTING_FROM = ("sources-file", "robots.txt", "homepage", "sitemap-index")
 STATUS_ORDER = {"failing": 0, "stale": 1, "ok": 2}
+RECENT_RUNS = 20  # crawl runs whose stats are read for outlets with no capture in them
 
 
 @dataclass
@@ -68,7 +70,10 @@ def outlet_report(
     names = dict(connection.execute(select(Source.id, Source.name)).all())
     reports = {source_id: OutletReport(name) for source_id, name in names.items()}
     _add_article_counts(connection, reports, now)
-    last_runs = _add_last_runs(connection, reports)
+    _add_last_runs(connection, reports)
+    _add_runs_without_captures(connection, reports)
+    last_runs = {(report.last_run_id, source_id) for source_id, report in reports.items()
+                 if report.last_run_id is not None}
     if last_runs:
         _add_last_run_failures(connection, reports, last_runs)
         broken = _broken_in_runs(connection, {run for run, _ in last_runs})
@@ -101,23 +106,42 @@ def _add_article_counts(
         report.last_new_article = newest
 
 
-def _add_last_runs(
-    connection: Connection, reports: dict[int, OutletReport]
-) -> set[tuple[int, int]]:
-    """Fills the last successful fetch and last run; the (run, source) pairs."""
+def _add_last_runs(connection: Connection, reports: dict[int, OutletReport]) -> None:
+    """Fills the last successful fetch and the last run with captures."""
     ok_fetch = case((Capture.outcome != "failed", Capture.fetched_at))
     rows = connection.execute(
         select(Capture.source_id, func.max(ok_fetch), func.max(Capture.crawl_run_id))
         .where(Capture.source_id.is_not(None))
         .group_by(Capture.source_id)
     )
-    pairs = set()
     for source_id, last_fetch, run_id in rows:
         report = reports[source_id]
         report.last_successful_fetch, report.last_run_id = last_fetch, run_id
-        if run_id is not None:
-            pairs.add((run_id, source_id))
-    return pairs
+
+
+def _add_runs_without_captures(connection: Connection, reports: dict[int, OutletReport]) -> None:
+    """A live crawl stores no capture of an unchanged listing, so an outlet that gave
+    nothing new in a run has no capture in it: its last run, and its last successful
+    fetch when listings answered unchanged, come from the stats of the latest
+    :data:`RECENT_RUNS` crawls (``news/outlet/<name>/listings``, ``.../listings-unchanged``)."""
+    runs = connection.execute(
+        select(CrawlRun.id, CrawlRun.started_at, CrawlRun.finished_at, CrawlRun.stats)
+        .where(CrawlRun.spider == "news")
+        .order_by(CrawlRun.id.desc())
+        .limit(RECENT_RUNS)
+    ).all()
+    for report in reports.values():
+        for run_id, started_at, finished_at, stats in runs:  # newest first
+            if report.last_run_id is not None and run_id <= report.last_run_id:
+                break
+            if not (stats or {}).get(outlet_key(report.outlet, "listings")):
+                continue
+            report.last_run_id = run_id
+            if stats.get(outlet_key(report.outlet, "listings-unchanged")):
+                fetched = finished_at or started_at
+                if report.last_successful_fetch is None or fetched > report.last_successful_fetch:
+                    report.last_successful_fetch = fetched
+            break
 
 
 def _add_last_run_failures(

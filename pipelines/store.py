@@ -44,6 +44,7 @@ from pipelines.outage import (
     write_pages,
 )
 from pipelines.spool import Spool, new_spool, page_counts, recover, spool_dir
+from pipelines.stories import STORY_WINDOW_DAYS, story_window
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class StorePipeline:
         self.flush_seconds = settings.getfloat("STORE_FLUSH_SECONDS", 2.0)
         self.heartbeat_seconds = settings.getfloat("RUN_HEARTBEAT_SECONDS", 60.0)
         self.stale_seconds = settings.getfloat("RUN_STALE_SECONDS", 600.0)
+        self.story_window_days = settings.getfloat("STORY_WINDOW_DAYS", STORY_WINDOW_DAYS)
         self.spool_folder = spool_dir(settings)
         self.spool_max = settings.getint("SPOOL_MAX_PAGES", 5000)
         self.clock = outage_clock(crawler)
@@ -85,6 +87,7 @@ class StorePipeline:
         try:
             engine = await asyncio.to_thread(open_database, self.url)
             self.archive = Archive(engine)
+            self.archive.story_window = story_window(self.story_window_days)
             found = await asyncio.to_thread(
                 recover, self.archive, self.spool_folder, self.url, self.stale_seconds,
                 self.batch_size,

@@ -13,6 +13,16 @@ paragraphs). An article that copies two stories merges them, so a story is a con
 component of "is a copy of", whatever order the pages came in.
 Thresholds and their measurements: ``docs/near-duplicates.md``.
 
+The index is bounded by a window (``STORY_WINDOW_DAYS``, measured on
+``articles.first_seen_at``): candidates are only articles first seen within the window
+before the new text arrived, and :func:`prune_story_bands` deletes the bands of older
+articles now and then (they keep their ``story_id``). Wire copies arrive within days of
+each other, so a window of weeks loses almost no link, and the table stops growing with
+the archive: its size is the window's articles times 43. The window is measured on the
+archive's own clock, not ``published_at_utc``: every article has it, no page can state
+it wrong, and a replay of old captures keeps the dates they were fetched. The trade-off:
+a copy arriving after the window (a story re-run months later) starts a new story.
+
 The signature is computed before the database transaction (in the extraction worker, or
 the dedupe step for pages extracted elsewhere); only :func:`link_story` runs inside it,
 in the crawl process, which therefore never loads numpy.
@@ -24,12 +34,13 @@ import functools
 from array import array
 from collections import OrderedDict
 from collections.abc import Collection, Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, func, insert, select, union_all, update
 from sqlalchemy.orm import Session
 
-from pipelines.models import Article, StoryBand
+from pipelines.models import Article, StoryBand, utcnow
 from pipelines.shingles import shingles
 
 MIN_JACCARD = 0.3  # a copy with another template, dateline, headline or small edits
@@ -42,6 +53,12 @@ MIN_CONTAINED_SHINGLES = 30
 # to link to it; a copy shares ~half of its 43 buckets with each other copy, so it meets
 # its story in the newest members of one of them (tests/test_stories.py).
 CANDIDATES_PER_BUCKET = 8
+# Candidates are articles first seen at most this long before the new text arrived
+# (setting STORY_WINDOW_DAYS; 0 = no window, every band kept).
+STORY_WINDOW_DAYS = 30
+# A process prunes the bands of articles older than the window in its first batch, then
+# every this many batches (100 x 200 pages): one indexed DELETE, not one per page.
+PRUNE_EVERY_BATCHES = 100
 # Transaction-level PostgreSQL advisory lock key for the story index ("stories" in ASCII).
 INDEX_LOCK_KEY = int.from_bytes(b"stories", "big")
 
@@ -102,12 +119,18 @@ class RecentShingles:
         self.entries.clear()
 
 
+def story_window(days: float) -> timedelta | None:
+    """The window for ``STORY_WINDOW_DAYS``; None (no window) for 0 or less."""
+    return timedelta(days=days) if days > 0 else None
+
+
 def link_story(
     session: Session,
     article: Article,
     fields: dict[str, Any],
     recent: RecentShingles,
     per_bucket: int = CANDIDATES_PER_BUCKET,
+    window: timedelta | None = timedelta(days=STORY_WINDOW_DAYS),
 ) -> int:
     """Index a new or changed article and give it (and what it bridges) one story id.
 
@@ -115,7 +138,8 @@ def link_story(
     for a page that skipped the extract and dedupe steps). An exact duplicate
     keeps the story of its original (same text, same copies). A changed article's old
     bands are replaced; it stays in its story and joins the stories its new text
-    copies (a story is never split).
+    copies (a story is never split). Candidates were first seen within ``window``
+    before the text arrived (``last_seen_at``: the capture that brought it).
     """
     if article.duplicate_of_id is not None and article.story_id is not None:
         return article.story_id
@@ -135,8 +159,9 @@ def link_story(
         )
     own = set(signature["shingles"])
     recent.put(article.id, signature["shingles"])
+    since = None if window is None else article.last_seen_at - window
     stories = set(_copied_stories(
-        session, article.id, article.story_id, bands, own, recent, per_bucket))
+        session, article.id, article.story_id, bands, own, recent, per_bucket, since))
     if article.story_id is not None:
         stories.add(article.story_id)
     story_id = min(stories, default=article.id)
@@ -150,9 +175,12 @@ def link_story(
 
 
 @functools.cache
-def candidates_query(bands: int, per_bucket: int) -> Select[tuple[int, int | None]]:
+def candidates_query(
+    bands: int, per_bucket: int, windowed: bool = False
+) -> Select[tuple[int, int | None]]:
     """The newest ``per_bucket`` articles (and their stories) of each band's bucket:
-    parameters ``h0``.. ``hN``, the article's band hashes.
+    parameters ``h0``.. ``hN``, the article's band hashes; ``windowed``: and ``since``,
+    the earliest ``first_seen_at`` of a candidate (checked on the few rows found).
 
     A UNION ALL of one ``ORDER BY article_id DESC LIMIT`` per band, each a backward
     search of the primary key (band, hash, article_id) that stops after ``per_bucket``
@@ -171,11 +199,37 @@ def candidates_query(bands: int, per_bucket: int) -> Select[tuple[int, int | Non
         )
         buckets.append(select(newest.c.article_id))
     members = union_all(*buckets).subquery()
-    return (
-        select(Article.id, Article.story_id)
-        .where(Article.id.in_(select(members.c.article_id)))
-        .order_by(Article.story_id, Article.id.desc())
-    )
+    query = select(Article.id, Article.story_id).where(
+        Article.id.in_(select(members.c.article_id)))
+    if windowed:
+        query = query.where(Article.first_seen_at >= bindparam("since"))
+    return query.order_by(Article.story_id, Article.id.desc())
+
+
+def prune_story_bands(session: Session, window: timedelta) -> int:
+    """Delete the bands of articles first seen before the window (counted back from the
+    archive's newest article, so replaying old captures prunes by their own dates);
+    returns how many. Stories stay: only ``story_bands`` rows go.
+
+    It deletes below the smallest id first seen within the window: every smaller id was
+    first seen earlier, and ``story_bands``' index on ``article_id`` then reaches only
+    the rows to delete, however many were pruned before. An older article stored after
+    a newer one (a late replay) keeps its bands until the window passes its id; it is
+    no candidate meanwhile (:func:`candidates_query`).
+    """
+    newest = session.scalar(select(func.max(Article.first_seen_at)))
+    if newest is None:
+        return 0
+    # Never past the clock: a page dated in the future (a typo in a replay's manifest)
+    # would otherwise prune every band.
+    cutoff = min(newest, utcnow()) - window
+    # The window's ids through the first_seen_at index; OFFSET 0 keeps PostgreSQL from
+    # turning min() into a walk of the primary key from id 1, which passes every
+    # article older than the window before the first that is not.
+    recent = select(Article.id).where(Article.first_seen_at >= cutoff).offset(0).subquery()
+    boundary = session.scalar(select(func.min(recent.c.id)))  # the newest article at least
+    result = session.execute(delete(StoryBand).where(StoryBand.article_id < boundary))
+    return result.rowcount
 
 
 def band_parameters(bands: list[int]) -> dict[str, int]:
@@ -190,12 +244,16 @@ def _copied_stories(
     own: set[int],
     recent: RecentShingles,
     per_bucket: int,
+    since: datetime | None,
 ) -> Iterable[int]:
     """The other stories with a member that this text copies (one member is enough)."""
     if not bands:
         return
-    query = candidates_query(len(bands), per_bucket)
-    candidates = session.execute(query, band_parameters(bands)).all()
+    parameters: dict[str, Any] = band_parameters(bands)
+    if since is not None:
+        parameters["since"] = since
+    query = candidates_query(len(bands), per_bucket, since is not None)
+    candidates = session.execute(query, parameters).all()
     # Members whose shingles are at hand first: one confirmed member settles a story,
     # whichever it is, so the order changes only how many texts are read and shingled.
     candidates.sort(key=lambda candidate: candidate[0] not in recent)

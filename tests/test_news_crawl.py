@@ -293,3 +293,37 @@ def test_a_listing_saying_changed_brings_a_conditional_request(runs: TwoRuns) ->
     assert "if-none-match" in changed.headers and changed.status == 200
     assert runs.capture(1, runs.url("weekly", FEATURE)).outcome == "updated"
     assert runs.articles()[runs.url("weekly", FEATURE)].version == 2
+
+
+def test_an_unchanged_listing_adds_no_capture_and_is_counted(runs: TwoRuns) -> None:
+    """Homepages, feeds, sitemaps and sections whose body is the same as last run's are
+    fetched and followed (their links found) but store no row; a changed one is stored."""
+    listing_paths = DISCOVERY - {"/robots.txt"}
+    first = {(c.url, c.content_hash) for c in runs.captures(0)
+             if urlsplit(c.url).path in listing_paths and c.error is None}
+    second = {c.url: c for c in runs.captures(1) if urlsplit(c.url).path in listing_paths}
+    changed = {runs.network.site("daily").link("/rss.xml"),  # says KIM changed
+               runs.network.site("weekly").link("/atom.xml")}  # says FEATURE changed
+    # The gzipped sitemap is compressed anew for each request (a new gzip mtime): its
+    # bytes as received, what the digest is of, may differ from last run's.
+    regzipped = {runs.network.site("metro").link("/sitemap-pages.xml.gz")}
+    stored = {url for url, c in second.items() if c.error is None}
+    assert changed <= stored <= changed | regzipped
+    for url in stored:  # stored with the new digest
+        assert (url, second[url].content_hash) not in first
+    unchanged = {url for url, _ in first} - stored
+    expected = {runs.network.site(site).link("/") for site in ("daily", "weekly", "metro", "town")}
+    expected |= {runs.network.site("metro").link(path)
+                 for path in ("/sitemap_index.xml", "/sitemap-news.xml")}
+    expected |= {runs.network.site("town").link(path) for path in (
+        "/india/", "/world/", "/tag/elections/", "/about-us.html", "/india/archive/")}
+    assert expected <= unchanged <= expected | regzipped
+    with Session(runs.engine) as session:
+        stats = session.scalars(select(CrawlRun.stats).order_by(CrawlRun.id)).all()
+    assert "news/listings/unchanged" not in stats[0]
+    assert stats[1]["news/listings/unchanged"] == len(unchanged)
+    assert stats[1]["news/outlet/Town Crier/listings-unchanged"] == 6  # homepage, sections
+    # Fetched all the same: the link crawl below an unchanged homepage still ran.
+    assert ("town", "/india/archive/") in runs.paths(1)
+    # A failed listing is no unchanged one: stored again, as failed.
+    assert second[runs.network.site("daily").link("/broken.xml")].error == "malformed-feed"

@@ -187,6 +187,31 @@ def test_stale_hours_is_the_threshold(database_url: str) -> None:
     assert (lenient[BUSY], lenient[QUIET]) == ("ok", "ok")
 
 
+def test_a_run_whose_listings_were_unchanged_is_the_outlets_last_run(
+    database_url: str,
+) -> None:
+    """A crawl stores no capture of an unchanged listing: a run in which the busy outlet's
+    feeds answered the same as before leaves only its stats, and is still its last run,
+    with a successful fetch and none of the older run's failures."""
+    build_archive(database_url)
+    engine = open_database(database_url)
+    with Session(engine) as session, session.begin():
+        quiet_run = CrawlRun(
+            spider="news", status="finished", started_at=ago(minutes=20),
+            finished_at=ago(minutes=5),
+            stats={outlet_key(BUSY, "listings"): 2, outlet_key(BUSY, "listings-unchanged"): 2},
+        )
+        session.add(quiet_run)
+        session.flush()
+        run_id = quiet_run.id
+    with engine.connect() as connection:
+        busy = next(r for r in outlet_report(connection, NOW) if r.outlet == BUSY)
+    engine.dispose()
+    assert busy.last_run_id == run_id
+    assert busy.last_successful_fetch == ago(minutes=5)
+    assert (busy.last_run_captures, busy.last_run_failures, busy.status) == (0, {}, "ok")
+
+
 def summary_stats(**extra: Any) -> dict[str, Any]:
     stats: dict[str, Any] = {
         "archive/pages": 20, "archive/failed": 6, "archive/failed/dns": 1,

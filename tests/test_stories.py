@@ -40,7 +40,7 @@ from pipelines.shingles import (
     shingle_hashes,
     shingles,
 )
-from pipelines.stories import band_parameters, candidates_query
+from pipelines.stories import band_parameters, candidates_query, story_window
 from tests.conftest import SEEDS, loaded_modules, reset_postgres, run_scrapy
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
@@ -390,6 +390,76 @@ def test_two_crawler_processes_writing_at_once_still_link_copies(
     assert stories_of(archive) == expected
     archive.engine.dispose()
 
+
+
+def story_ids(archive: Archive) -> dict[str, int | None]:
+    with Session(archive.engine) as session:
+        return dict(session.execute(select(Article.url, Article.story_id)).all())
+
+
+def bands_of(archive: Archive) -> dict[str, int]:
+    """URL -> how many band rows the article has in the index."""
+    with Session(archive.engine) as session:
+        return dict(session.execute(
+            select(Article.url, func.count(StoryBand.article_id))
+            .outerjoin(StoryBand, StoryBand.article_id == Article.id).group_by(Article.url)
+        ).all())
+
+
+def test_copies_link_within_the_story_window_and_old_bands_are_pruned(
+    database_url: str,
+) -> None:
+    """A copy first seen 10 days after its original joins its story; one 40 days after
+    (past the 30-day window) starts a story of its own: the documented trade-off. A
+    process's first batch prunes the bands of articles older than the window counted
+    from the newest article; every article keeps its story id."""
+    early, late = copies(0), copies(1)
+    pages = [  # (page, days after FETCHED_AT)
+        (early["original"], 0), (late["original"], 0),
+        (early["trimmed"], 10), (late["trimmed"], 40),
+    ]
+    archive = Archive(open_database(database_url))
+    assert archive.story_window == timedelta(days=30)  # STORY_WINDOW_DAYS's default
+    for page, days in pages:
+        arrival = FETCHED_AT + timedelta(days=days)
+        archive.write([dataclasses.replace(fresh_page(*page), fetched_at=arrival)], None)
+    stories = story_ids(archive)
+    assert stories[early["trimmed"][0]] == stories[early["original"][0]]
+    assert stories[late["trimmed"][0]] != stories[late["original"][0]]
+    # Written by one process from its first batch on: nothing was old enough yet then.
+    assert set(bands_of(archive).values()) == {43}
+
+    # The next process's first batch: the newest article is the day-40 copy, so those
+    # first seen before day 10 lose their bands; the day-10 copy is still in the window.
+    later = Archive(open_database(database_url))
+    edited = dataclasses.replace(fresh_page(*copies(2)["edited"]),
+                                 fetched_at=FETCHED_AT + timedelta(days=39))
+    later.write([edited], None)
+    assert bands_of(later) == {
+        early["original"][0]: 0, late["original"][0]: 0, early["trimmed"][0]: 43,
+        late["trimmed"][0]: 43, edited.url: 43,
+    }
+    assert {url: story_ids(archive)[url] for url in stories} == stories
+    # A later copy of the early story, still within the window of its day-10 copy,
+    # joins the story through that copy although the original's bands are gone.
+    archive.write([dataclasses.replace(fresh_page(*early["edited"]),
+                                       fetched_at=FETCHED_AT + timedelta(days=30))], None)
+    assert story_ids(archive)[early["edited"][0]] == stories[early["original"][0]]
+    archive.engine.dispose()
+    later.engine.dispose()
+
+
+def test_story_window_days_zero_keeps_every_band_and_links_any_age(
+    database_url: str,
+) -> None:
+    archive = Archive(open_database(database_url))
+    archive.story_window = story_window(0)
+    for page, days in ((copies(1)["original"], 0), (copies(1)["trimmed"], 400)):
+        arrival = FETCHED_AT + timedelta(days=days)
+        archive.write([dataclasses.replace(fresh_page(*page), fetched_at=arrival)], None)
+    assert len(stories_of(archive)) == 1
+    assert set(bands_of(archive).values()) == {43}
+    archive.engine.dispose()
 
 
 def test_signature_is_datasketchs_minhash_and_lsh_bit_for_bit() -> None:

@@ -27,8 +27,8 @@ from crawler.items import Page
 from crawler.spiders.replay import ReplaySpider, parse_timestamp
 from crawler.warc import warc_dir
 from crawler.warc_reader import WarcReader
-from pipelines.archive import Archive
-from pipelines.database import database_url, open_database
+from pipelines.archive import CAPTURE_BATCH_ROWS, Archive
+from pipelines.database import database_url, open_database, open_read_only
 
 
 class ReextractSpider(ReplaySpider):
@@ -56,18 +56,28 @@ class ReextractSpider(ReplaySpider):
         }
 
     async def start(self) -> AsyncIterator[Page]:
-        engine = await asyncio.to_thread(
-            open_database, database_url(self.settings.get("DATABASE_URL"))
-        )
-        try:
-            pages = await asyncio.to_thread(Archive(engine).article_captures, *self.filters)
-        finally:
-            engine.dispose()
-        self.logger.info("re-extracting %d archived captures", len(pages))
+        """The captures, read from the database a batch at a time as the in-flight bound
+        lets pages through: memory stays flat whatever the archive's size."""
+        url = database_url(self.settings.get("DATABASE_URL"))
+        await asyncio.to_thread(lambda: open_database(url).dispose())  # schema up to date
+        # A read-only engine: its snapshot never takes SQLite's write lock, which the
+        # store pipeline needs while the captures are read.
+        engine = await asyncio.to_thread(open_read_only, url)
+        batch_rows = self.settings.getint("REEXTRACT_BATCH_ROWS", CAPTURE_BATCH_ROWS)
+        captures = Archive(engine).article_captures(*self.filters, batch_rows=batch_rows)
         reader = WarcReader(self.crawler)
-        for page in pages:
-            await self.in_flight.acquire()
-            yield await asyncio.to_thread(self.read_capture, reader, page)
+        self.logger.info("re-extracting the archived captures")
+        try:
+            while True:
+                await self.in_flight.acquire()
+                page = await asyncio.to_thread(next, captures, None)  # database I/O
+                if page is None:
+                    self.in_flight.release()
+                    return
+                yield await asyncio.to_thread(self.read_capture, reader, page)
+        finally:
+            await asyncio.to_thread(captures.close)  # ends its transaction
+            engine.dispose()
 
     def read_capture(self, reader: WarcReader, page: Page) -> Page:
         assert page.warc is not None

@@ -13,6 +13,14 @@ last capture: then it is fetched with ``If-None-Match``/``If-Modified-Since`` an
 is stored as ``not-modified``. A section link that was dead (404, 410, ...) is not
 requested again, and one that redirected is followed to where it led last time.
 
+An unchanged listing (homepage, feed, sitemap or section page whose body has the sha256
+of its last capture, one that did not fail) adds no ``captures`` row: its links are
+followed all the same, its WARC record is written, and the run counts it
+(``news/listings/unchanged``, ``news/outlet/<name>/listings-unchanged``). The digests
+come with the archive lookups the spider makes anyway (one query per batch of listings).
+Listings are not fetched conditionally: a 304 carries no links, and a sitemap index or
+homepage that answered one would hide what changed below it.
+
 Every request stays on its outlet's site and off private networks
 (:mod:`crawler.site_policy`, enforced by a downloader middleware on redirects too).
 Every failure becomes a failed :class:`Page`, and per-outlet counters tell a broken
@@ -22,6 +30,7 @@ outlet from the usual dead link (:mod:`crawler.run_status`).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -84,6 +93,12 @@ def should_fetch(known: KnownPage | None, changed_at: str | None) -> tuple[bool,
     if changed is not None and changed > known.fetched_at:
         return True, {"etag": known.etag, "last_modified": known.last_modified}
     return False, None
+
+
+def last_digest(known: KnownPage | None) -> str | None:
+    """The payload digest an unchanged listing would have: that of its last capture,
+    unless that capture failed (then the listing is stored again, recovered)."""
+    return known.content_hash if known is not None and known.error is None else None
 
 
 def failed_for_now(known: KnownPage) -> bool:
@@ -187,19 +202,25 @@ class NewsSpider(scrapy.Spider):
         url = database_url(self.settings.get("DATABASE_URL"))
         self.archive = Archive(await asyncio.to_thread(open_database, url))
         await archive_call(self.crawler, self.archive.register_sources, self.sources)
+        known = await archive_call(  # the last digests: one query per 500 listings
+            self.crawler, self.archive.known_pages,
+            [url for source in self.sources
+             for url in (source.homepage, *source.feeds, *source.sitemaps)])
         for source in self.sources:
             named = (*source.feeds, *source.sitemaps)
             state = SourceState(source, waiting=1 if source.sitemaps else 2, listings=len(named))
             self.states[source.name] = state
             yield self.request(source.homepage, self.parse_homepage, source,
-                               errback=self.homepage_failed, role="homepage")
+                               errback=self.homepage_failed, role="homepage",
+                               last_digest=last_digest(known.get(source.homepage)))
             if not source.sitemaps:
                 yield self.request(
                     urljoin(source.homepage, "/robots.txt"), self.parse_robots, source,
                     errback=self.robots_failed, handle_httpstatus_all=True,
                 )
             for url in named:
-                yield self.listing_request(url, source, {"from": "sources-file"})
+                yield self.listing_request(url, source, {"from": "sources-file"},
+                                           last_digest=last_digest(known.get(url)))
 
     def request(
         self,
@@ -215,23 +236,52 @@ class NewsSpider(scrapy.Spider):
         )
 
     def listing_request(
-        self, url: str, source: NewsSource, listing: dict, nesting: int = 0
+        self, url: str, source: NewsSource, listing: dict, nesting: int = 0,
+        last_digest: str | None = None,
     ) -> scrapy.Request:
         return self.request(url, self.parse_listing, source, listing=listing, nesting=nesting,
-                            role="listing")
+                            role="listing", last_digest=last_digest)
+
+    async def listing_requests(
+        self, urls: Iterable[str], source: NewsSource, listing: dict, nesting: int = 0
+    ) -> list[scrapy.Request]:
+        """Requests for listings found on the way, with their last digests: one archive
+        query for all of them."""
+        urls = list(urls)
+        if not urls:
+            return []
+        assert self.archive is not None
+        known = await archive_call(self.crawler, self.archive.known_pages, urls)
+        return [self.listing_request(url, source, dict(listing), nesting,
+                                     last_digest(known.get(url))) for url in urls]
+
+    def unchanged(self, response: Response) -> bool:
+        """Whether a listing's body is its last capture's, counted as such: then the run
+        stores no captures row for it (the WARC record is written all the same)."""
+        digest = response.meta.get("last_digest")
+        if digest is None or response.status != 200:
+            return False
+        if hashlib.sha256(response.body).hexdigest() != digest:
+            return False
+        stats = self.crawler.stats
+        stats.inc_value("news/listings/unchanged")
+        stats.inc_value(outlet_key(response.meta["source"], "listings-unchanged"))
+        return True
 
     # Discovery ---------------------------------------------------------------------------
 
     async def parse_homepage(self, response: Response) -> AsyncIterator[Any]:
         state = self.states[response.meta["source"]]
-        yield self.page(response, outcome="not-article")
+        if not self.unchanged(response):
+            yield self.page(response, outcome="not-article")
         if self.is_html(response):
             html = response.selector
             if not state.source.feeds:
-                for feed in self.http_only(feeds_in_page(html, response.url)):
-                    state.listings += 1
-                    yield self.listing_request(
-                        feed, state.source, {"from": "homepage", "listed_in": response.url})
+                feeds = list(self.http_only(feeds_in_page(html, response.url)))
+                state.listings += len(feeds)
+                for request in await self.listing_requests(
+                        feeds, state.source, {"from": "homepage", "listed_in": response.url}):
+                    yield request
             state.homepage = response.url
             state.homepage_links = tuple(links_in_page(html, response.url))
         async for request in self.discovery_done(state):
@@ -246,10 +296,11 @@ class NewsSpider(scrapy.Spider):
     async def parse_robots(self, response: Response) -> AsyncIterator[Any]:
         state = self.states[response.meta["source"]]
         if response.status == 200:
-            for sitemap in self.http_only(sitemaps_in_robots(response.body, response.url)):
-                state.listings += 1
-                yield self.listing_request(
-                    sitemap, state.source, {"from": "robots.txt", "listed_in": response.url})
+            sitemaps = list(self.http_only(sitemaps_in_robots(response.body, response.url)))
+            state.listings += len(sitemaps)
+            for request in await self.listing_requests(
+                    sitemaps, state.source, {"from": "robots.txt", "listed_in": response.url}):
+                yield request
         async for request in self.discovery_done(state):
             yield request
 
@@ -285,19 +336,20 @@ class NewsSpider(scrapy.Spider):
                 f"the {MAX_SITEMAP_LINKS:,} a sitemap may hold; the first {MAX_SITEMAP_LINKS:,} "
                 f"were used, {listing.dropped:,} ignored. Ask the site to split it into "
                 "several sitemaps under a sitemap index"))
-        else:
+        elif not self.unchanged(response):
             yield self.page(response, outcome="not-article")
         self.crawler.stats.inc_value(f"news/listings/{listing.kind}")
         nesting = response.meta["nesting"] + 1
-        for child in self.http_only(listing.sitemaps):
-            if nesting > MAX_SITEMAP_NESTING:
+        children = list(self.http_only(listing.sitemaps))
+        if nesting > MAX_SITEMAP_NESTING:
+            for child in children:
                 yield self.failed_page_for(child, source, "sitemap-too-deep", (
                     f"{child} is a sitemap nested more than {MAX_SITEMAP_NESTING} indexes deep "
                     f"(via {response.url}); not fetched"))
-                continue
-            yield self.listing_request(
-                child, source, {"from": "sitemap-index", "listed_in": response.url}, nesting
-            )
+            children = []
+        for request in await self.listing_requests(
+                children, source, {"from": "sitemap-index", "listed_in": response.url}, nesting):
+            yield request
         async for request in self.candidates(listing.entries, source):
             yield request
 
@@ -308,7 +360,8 @@ class NewsSpider(scrapy.Spider):
         if not self.is_html(response):
             page.fail("not-html", self.not_html(response))
         self.count(response.meta, page.error)
-        yield page
+        if page.error is not None or not self.unchanged(response):
+            yield page
         if self.is_html(response):
             links = links_in_page(response.selector, response.url)
             depth = response.meta["link_depth"]
@@ -332,27 +385,30 @@ class NewsSpider(scrapy.Spider):
                 entries.append(Entry(url, {"from": "link", "found_on": page_url}))
             elif not self.skipped(url):
                 sections.append(url)
-        for url in await self.sections_to_fetch(sections, entries, page_url):
+        for url, digest in await self.sections_to_fetch(sections, entries, page_url):
             yield self.request(url, self.parse_section, source, link_depth=depth + 1,
-                               listing={"from": "link", "found_on": page_url}, role="page")
+                               listing={"from": "link", "found_on": page_url}, role="page",
+                               last_digest=digest)
         async for request in self.candidates(entries, source):
             yield request
 
     async def sections_to_fetch(
         self, sections: list[str], entries: list[Entry], page_url: str
-    ) -> list[str]:
-        """The section links worth requesting: not those that were dead last time; a
-        known redirect's target instead of the redirect; and a link that turned out to be
-        an article (or redirects to one) joins ``entries``, fetched once like any."""
+    ) -> list[tuple[str, str | None]]:
+        """The section links worth requesting, with their last digests: not those that
+        were dead last time; a known redirect's target instead of the redirect; and a link
+        that turned out to be an article (or redirects to one) joins ``entries``, fetched
+        once like any."""
         if not sections:
             return []
         assert self.archive is not None
         known = await archive_call(self.crawler, self.archive.known_pages, sections)
-        wanted = []
+        wanted: list[tuple[str, str | None]] = []
+        targets: list[str] = []  # known redirects' targets, looked up together below
         for url in sections:
             last = known.get(url)
             if last is None or failed_for_now(last):
-                wanted.append(url)
+                wanted.append((url, None))
             elif last.error is not None:
                 self.crawler.stats.inc_value("news/skipped/dead-link")
             elif last.article_id is not None:
@@ -362,9 +418,12 @@ class NewsSpider(scrapy.Spider):
                 if link_kind(target) is LinkKind.ARTICLE:
                     entries.append(Entry(target, {"from": "link", "found_on": page_url}))
                 else:
-                    wanted.append(target)
+                    targets.append(target)
             else:
-                wanted.append(url)
+                wanted.append((url, last_digest(last)))
+        if targets:
+            found = await archive_call(self.crawler, self.archive.known_pages, targets)
+            wanted += [(url, last_digest(found.get(url))) for url in targets]
         return wanted
 
     # Articles ---------------------------------------------------------------------------
