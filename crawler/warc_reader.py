@@ -14,22 +14,19 @@ one that is no WARC, a record without a usable http(s) ``WARC-Target-URI`` or da
 become a failed page (``empty``, ``not-a-warc``, ``warc-bad-record``, ``bad-url``) and
 the records after a bad one are still read.
 
-Files are opened by :func:`open_regular` (also the replay spider's): non-blocking, then
-checked with ``fstat``, so a FIFO, socket or device never blocks a reader thread.
+Files are opened by :func:`crawler.local_files.open_regular`: non-blocking, then checked
+with ``fstat``, so a FIFO, socket or device never blocks a reader thread.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import stat
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -43,6 +40,7 @@ from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
 from warcio.timeutils import iso_date_to_datetime
 
 from crawler.items import Page, lower_headers
+from crawler.local_files import ReadFailure, open_regular, shown, url_problem
 from crawler.warc import DIGESTS, PAGE_FIELD, PAGE_FIELDS, SOFTWARE, DigestIndex
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
@@ -52,110 +50,8 @@ CHUNK = 1024 * 1024
 PAGE_PREFIX = f"{PAGE_FIELD}: ".encode()
 
 
-FILE_KINDS = {
-    stat.S_IFDIR: "folder", stat.S_IFIFO: "FIFO (named pipe)", stat.S_IFSOCK: "socket",
-    stat.S_IFCHR: "device", stat.S_IFBLK: "device",
-}
-
-
 def is_warc(path: Path) -> bool:
     return path.name.lower().endswith(WARC_SUFFIXES)
-
-
-class ReadFailure(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
-
-
-def shown(path: Path | str) -> str:
-    """A path as text that can be stored and logged: a file name that is not UTF-8 keeps
-    its bytes as ``\\xNN`` escapes instead of failing the database write."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def url_problem(url: object) -> str | None:
-    """Why a stated URL cannot be a page's address (None if it can): only http(s) URLs
-    with a host and file: URLs name pages; ``javascript:``, ``data:`` etc. would be
-    archived as articles under an address that is no page."""
-    if not isinstance(url, str) or not url.strip():
-        return "it is empty or not a string"
-    try:
-        url.encode("utf-8")
-        parts = urlsplit(url.strip())
-        host = parts.hostname
-    except (UnicodeEncodeError, ValueError) as exc:
-        return f"it is not a valid URL ({exc})"
-    scheme = parts.scheme.lower()
-    if scheme in ("http", "https"):
-        return None if host else "it has no host"
-    if scheme == "file":
-        return None
-    return f"its scheme {scheme + ':' if scheme else '(none)'} is not http, https or file"
-
-
-def not_a_file(path: Path | str, mode: int) -> ReadFailure:
-    kind = FILE_KINDS.get(stat.S_IFMT(mode), "special file")
-    return ReadFailure(
-        "not-a-file",
-        f"{shown(path)} is a {kind}, not a file; it was not read. Remove it from the folder "
-        "or the manifest",
-    )
-
-
-def os_failure(path: Path | str, exc: OSError) -> ReadFailure:
-    """The reason an OS error gives for a file that cannot be opened."""
-    if exc.errno == errno.ENOENT:
-        return ReadFailure(
-            "missing-file",
-            f"{shown(path)} does not exist (moved or deleted after the folder was listed, or "
-            "a manifest names a file that is not there); put it back or fix the manifest",
-        )
-    if exc.errno == errno.ELOOP:
-        return ReadFailure(
-            "symlink-loop",
-            f"{shown(path)} is a symbolic link that leads back to itself; fix or remove it",
-        )
-    if exc.errno == errno.ENXIO:  # a socket: open() fails on it
-        return ReadFailure("not-a-file", f"{shown(path)} is a socket, not a file; remove it")
-    return ReadFailure(
-        "unreadable-file",
-        f"cannot read {shown(path)}: {exc.strerror}; give the user running the replay read "
-        "access to it",
-    )
-
-
-def check_file(path: Path | str) -> ReadFailure | None:
-    """Why a path named by a manifest or a symbolic link is not a file to read, from one
-    stat() before it is opened: a FIFO or device is then never opened at all."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        return os_failure(path, exc)
-    return None if stat.S_ISREG(mode) else not_a_file(path, mode)
-
-
-def open_regular(path: Path | str) -> tuple[BinaryIO, os.stat_result]:
-    """The file open for reading, and its stat; a ReadFailure if it is not a readable file.
-
-    Opened non-blocking (a FIFO or device would otherwise hang the reading thread, and
-    with it the process's exit) and checked with fstat(), which sees what was opened,
-    even if the name was swapped for something else after it was listed.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise os_failure(path, exc) from None
-    try:
-        status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode):
-            raise not_a_file(path, status.st_mode)
-        # O_NONBLOCK stays set: it changes nothing for a regular file, and clearing it
-        # would cost two more system calls a file.
-        return os.fdopen(fd, "rb"), status
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 class TolerantLoader(ArcWarcRecordLoader):

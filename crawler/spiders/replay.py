@@ -47,16 +47,15 @@ from scrapy.core.scraper import Scraper
 from scrapy.crawler import Crawler
 
 from crawler.items import Page
-from crawler.warc_reader import (
+from crawler.local_files import (
     ReadFailure,
-    WarcReader,
     check_file,
-    is_warc,
     open_regular,
     os_failure,
     shown,
     url_problem,
 )
+from crawler.warc_reader import WarcReader, is_warc
 from pipelines.extract import extract_workers
 
 MANIFEST = "manifest.jsonl"
