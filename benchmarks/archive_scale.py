@@ -31,9 +31,8 @@ processes generate the next chunks. It keeps the archive's real shape:
 Measured with the project's own functions: ``Archive.known_pages`` (a listing of 100
 URLs), ``BatchIndex.load`` (200 pages), the story candidate query
 (``stories.candidates_query``), ``Archive.write`` of 200 new pages (median of 5 batches),
-``search.search`` (first page, 50 rows) over a fixed query mix, the README's "stories of
-the last week" query and ``representative_articles LIMIT 50``; then bytes per article by
-table. Prints markdown tables.
+``search.search`` and ``search.search_stories`` (first page, 50 rows) over a fixed query
+mix, the README's story queries; then bytes per article by table. Prints markdown tables.
 """
 
 from __future__ import annotations
@@ -68,13 +67,14 @@ from pipelines.archive import Archive, BatchIndex
 from pipelines.database import DatabaseError, mask_url, open_database
 from pipelines.dedupe_keys import dedupe_keys, words_hash
 from pipelines.extraction.normalize import words
-from pipelines.models import Article, Capture, Source, StoryBand
-from pipelines.search import Filters, search
+from pipelines.models import Article, Capture, Source, Story, StoryBand
+from pipelines.search import Filters, search, search_stories
 from pipelines.stories import (
     CANDIDATES_PER_BUCKET,
     STORY_WINDOW_DAYS,
     band_parameters,
     candidates_query,
+    refresh_stories,
 )
 
 OUTLETS = 50
@@ -91,27 +91,39 @@ TAG = re.compile(rb"<[^>]+>")
 DATELINES = {"en": "New Delhi, (agency)", "hi": "नई दिल्ली, (एजेंसी)"}
 END_MARK = {"en": ".", "hi": " ।"}
 AGENCIES = ["PTI", "IANS", "Reuters", "ANI"]
-STORY_QUERIES = {  # README "Example queries": the stories of the last week
+STORY_QUERIES = {  # README "Example queries": the 20 biggest stories of the last week
     "sqlite": """
         SELECT s.story_id, s.title, s.first_source, s.copies, s.outlets,
-               group_concat(DISTINCT src.name) AS ran_it
+               (SELECT group_concat(DISTINCT src.name)
+                FROM articles AS a JOIN sources AS src ON src.id = a.source_id
+                WHERE a.story_id = s.story_id) AS ran_it
         FROM stories AS s
-        JOIN articles AS a ON a.story_id = s.story_id
-        JOIN sources AS src ON src.id = a.source_id
         WHERE s.first_seen_at >= datetime('now', '-7 days')
-        GROUP BY s.story_id
-        ORDER BY s.copies DESC""",
+        ORDER BY s.copies DESC
+        LIMIT 20""",
     "postgresql": """
         SELECT s.story_id, s.title, s.first_source, s.copies, s.outlets,
-               string_agg(DISTINCT src.name, ', ') AS ran_it
+               (SELECT string_agg(DISTINCT src.name, ', ')
+                FROM articles AS a JOIN sources AS src ON src.id = a.source_id
+                WHERE a.story_id = s.story_id) AS ran_it
         FROM stories AS s
-        JOIN articles AS a ON a.story_id = s.story_id
-        JOIN sources AS src ON src.id = a.source_id
         WHERE s.first_seen_at >= (now() AT TIME ZONE 'UTC') - interval '7 days'
-        GROUP BY s.story_id, s.title, s.first_source, s.copies, s.outlets
-        ORDER BY s.copies DESC""",
+        ORDER BY s.copies DESC
+        LIMIT 20""",
 }
-REPRESENTATIVES = "SELECT id, story_id, url, title FROM representative_articles LIMIT 50"
+OTHER_STORY_QUERIES = {  # README "Example queries", the same on both databases
+    "who ran this story first": """
+        SELECT first_source, first_url, first_published_at, wire_agency FROM stories
+        WHERE story_id = (SELECT story_id FROM articles WHERE url = :url)""",
+    "every copy of a story": """
+        SELECT src.name, a.url, a.published_at, a.title
+        FROM articles AS a JOIN sources AS src ON src.id = a.source_id
+        WHERE a.story_id = (SELECT story_id FROM articles WHERE url = :url)
+        ORDER BY a.published_at_utc""",
+    "stories per wire agency": "SELECT wire_agency, count(*) FROM stories GROUP BY wire_agency",
+    "representative_articles LIMIT 20": """
+        SELECT story_id, language, length(text) FROM representative_articles LIMIT 20""",
+}
 
 
 # Vocabulary and texts -----------------------------------------------------------------
@@ -343,6 +355,9 @@ def fill(engine: Engine, plan: Plan, vocabulary: dict[str, list[str]]) -> dict[s
                     if rows[key]:
                         connection.execute(insert(table.__table__), rows[key])
                     inserted[key] += len(rows[key])
+                # A chunk holds whole stories: their rows, as the archive writer keeps them.
+                with Session(connection) as session:
+                    refresh_stories(session, {row["story_id"] for row in rows["articles"]})
             if chunk % 25 == 24:
                 print(f"  {inserted['articles']:,} articles", file=sys.stderr, flush=True)
     if engine.dialect.name == "postgresql":
@@ -478,23 +493,29 @@ def search_latency(engine: Engine, texts: TextSource) -> list[tuple[str, float, 
     ]
     rows, every = [], []
     with engine.connect() as connection:
-        for label, query, filters in mix:
-            times = milliseconds(lambda q=query, f=filters: search(connection, q, f, limit=50))
-            every += times
-            rows.append((label, statistics.median(times), p95(times)))
+        for kind, run in (("", search), ("--stories ", search_stories)):
+            for label, query, filters in mix:
+                times = milliseconds(
+                    lambda q=query, f=filters, r=run: r(connection, q, f, limit=50))
+                every += times
+                rows.append((kind + label, statistics.median(times), p95(times)))
     rows.append(("whole mix", statistics.median(every), p95(every)))
     return rows
 
 
 def story_latency(engine: Engine) -> list[tuple[str, float, int]]:
+    """(query, median ms, rows) of the README's story queries; a copy of a wire story
+    of the last week stands for ``:url``."""
+    queries = {"stories of the last week (README)": STORY_QUERIES[engine.dialect.name],
+               **OTHER_STORY_QUERIES}
     rows = []
     with engine.connect() as connection:
-        for label, sql in (("stories of the last week (README)",
-                            STORY_QUERIES[engine.dialect.name]),
-                           ("representative_articles LIMIT 50", REPRESENTATIVES)):
-            found = len(connection.execute(text(sql)).all())
-            rows.append((label, statistics.median(
-                milliseconds(lambda s=sql: connection.execute(text(s)).all(), 3)), found))
+        url = connection.scalar(select(Article.url).where(Article.wire_agency.is_not(None))
+                                .order_by(Article.id.desc()).limit(1))
+        for label, sql in queries.items():
+            found = len(connection.execute(text(sql), {"url": url}).all())
+            rows.append((label, statistics.median(milliseconds(
+                lambda s=sql: connection.execute(text(s), {"url": url}).all())), found))
     return rows
 
 
@@ -553,6 +574,9 @@ def main() -> None:
     parser.add_argument("--listings", type=float, default=0.5,
                         help="listing captures (homepages, feeds, sitemaps) per article")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--measure-only", action="store_true",
+                        help="measure an archive this command built before (same --articles,"
+                             " --seed and --database-url), without building it again")
     args = parser.parse_args()
     if args.articles < 1 or args.per_day < 1 or args.listings < 0:
         parser.error("--articles and --per-day must be at least 1, --listings not negative")
@@ -561,7 +585,8 @@ def main() -> None:
         args.workdir.mkdir(parents=True, exist_ok=True)
         database = args.workdir / f"archive-scale-{args.articles}.sqlite"
         for leftover in args.workdir.glob(f"{database.name}*"):
-            leftover.unlink()
+            if not args.measure_only:
+                leftover.unlink()
         url = f"sqlite:///{database}"
     postgres = url.startswith("postgresql")
     minutes = args.articles / (17_000 if postgres else 28_000) + 1  # measured at 20k
@@ -572,13 +597,19 @@ def main() -> None:
     except DatabaseError as error:
         fail(str(error))
     with engine.connect() as connection:
-        if connection.scalar(select(func.count()).select_from(Article)) or connection.scalar(
-                select(func.count()).select_from(Source)):
-            fail(f"{mask_url(url)} already holds an archive: give an empty database "
-                 "(created with CREATE DATABASE) or omit --database-url")
+        built_before = connection.scalar(select(func.count()).select_from(Article)) or \
+            connection.scalar(select(func.count()).select_from(Source))
+    if built_before and not args.measure_only:
+        fail(f"{mask_url(url)} already holds an archive: give an empty database "
+             "(created with CREATE DATABASE), omit --database-url, or add --measure-only")
+    if args.measure_only and not built_before:
+        fail(f"{mask_url(url)} holds no archive to measure: build one without --measure-only")
 
     vocabulary = vocabularies(args.seed)
     texts = TextSource(vocabulary)
+    if args.measure_only:
+        measure(engine, url, texts, read_outlets(engine), args.seed, None, None)
+        return
     outlets = create_outlets(engine)
     now = datetime.now(UTC).replace(microsecond=0)
     span = timedelta(days=args.articles / args.per_day)
@@ -594,30 +625,42 @@ def main() -> None:
     started = time.perf_counter()
     inserted = fill(engine, plan, vocabulary)
     built = time.perf_counter() - started
-    tables, total = storage(engine, url)
-    articles = next(rows for name, rows, _ in tables if name == "articles")
     with engine.connect() as connection:
-        stories = connection.scalar(select(func.count(func.distinct(Article.story_id)))
-                                    .where(Article.id >= first_id))
-
-    archive = Archive(engine)  # a new process's view: nothing cached from the fill
-    at_size = crawl_queries(archive, probe, now)
-    searches = search_latency(engine, texts)
-    story_times = story_latency(engine)
-    engine.dispose()
-
+        stories = connection.scalar(select(func.count()).select_from(Story))
     print(f"\nBuilt {inserted['articles']:,} articles ({stories:,} stories; "
           f"{inserted['bands']:,} band rows for the last {STORY_WINDOW_DAYS} days; "
           f"{inserted['captures']:,} captures) over {span.days} days in {built / 60:.1f} min "
           f"({inserted['articles'] / built:,.0f} articles/s; 1M at this rate: "
-          f"{1e6 / inserted['articles'] * built / 60:.0f} min).\n")
-    print("| table | rows | MB | bytes/article |\n|---|---|---|---|")
+          f"{1e6 / inserted['articles'] * built / 60:.0f} min).")
+    measure(engine, url, texts, outlets, args.seed, at_zero, now)
+
+
+def read_outlets(engine: Engine) -> tuple[Outlet, ...]:
+    with engine.connect() as connection:
+        return tuple(Outlet(*row) for row in connection.execute(
+            select(Source.id, Source.name, Source.domain, Source.language)
+            .where(Source.name.like("outlet%")).order_by(Source.id)))
+
+
+def measure(engine: Engine, url: str, texts: TextSource, outlets: Sequence[Outlet], seed: int,
+            at_zero: dict[str, float] | None, now: datetime | None) -> None:
+    """Measure the archive and print the tables (at 0: the figures before the build)."""
+    tables, total = storage(engine, url)
+    articles = next(rows for name, rows, _ in tables if name == "articles")
+    archive = Archive(engine)  # a new process's view: nothing cached from the fill
+    at_size = crawl_queries(archive, Probe(texts, outlets, seed), now or datetime.now(UTC))
+    searches = search_latency(engine, texts)
+    story_times = story_latency(engine)
+    engine.dispose()
+
+    print("\n| table | rows | MB | bytes/article |\n|---|---|---|---|")
     for name, rows, size in tables:
         print(f"| {name} | {rows:,} | {size / 2**20:,.1f} | {size / articles:,.0f} |")
     print(f"| **database total** | | {total / 2**20:,.1f} | {total / articles:,.0f} |\n")
     print(f"| per-page query (median ms) | at 0 | at {articles:,} |\n|---|---|---|")
-    for name, value in at_zero.items():
-        print(f"| {name} | {value:.2f} | {at_size[name]:.2f} |")
+    for name, value in at_size.items():
+        before = "-" if at_zero is None else f"{at_zero[name]:.2f}"
+        print(f"| {name} | {before} | {value:.2f} |")
     print("\n| search, first page of 50 | median ms | p95 ms |\n|---|---|---|")
     for label, median, high in searches:
         print(f"| {label} | {median:.1f} | {high:.1f} |")

@@ -17,12 +17,21 @@ def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
     return not (type_ == "table" and name is not None and name.startswith("articles_fts"))
 
 
+def include_object(item: object, name: str | None, type_: str, reflected: bool,
+                   compare_to: object) -> bool:
+    """Leave out the model's indexes written for another database (``info["dialect"]``,
+    pipelines.models): a name has one definition per database."""
+    dialect = getattr(item, "info", {}).get("dialect")
+    return reflected or dialect is None or dialect == context.get_bind().dialect.name
+
+
 def run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         include_name=include_name,
+        include_object=include_object,
         compare_type=True,
         user_module_prefix="models.",
     )

@@ -34,6 +34,7 @@ from pipelines.stories import (
     link_story,
     lock_story_index,
     prune_story_bands,
+    refresh_stories,
     story_window,
 )
 
@@ -330,17 +331,22 @@ class Archive:
             # one between the story statements, the same index work took about twice
             # the CPU (benchmarks/store_cost.py, docs/benchmarks.md "Eighth round").
             session.flush()
+            stories: set[int] = set()  # whose copies changed: new, merged or revisited
             for page, article in stored:
-                if article is None or page.outcome not in ("new", "duplicate", "updated"):
+                if article is None:
                     continue
-                if page.outcome == "duplicate" and article.story_id is None:
-                    # Its original came earlier in this batch: linked by now.
-                    article.story_id = batch.originals[article.content_hash].story_id
-                link_story(session, article, page.article, self.recent,
-                           self.candidates_per_bucket, self.story_window)
+                if page.outcome in ("new", "duplicate", "updated"):
+                    if page.outcome == "duplicate" and article.story_id is None:
+                        # Its original came earlier in this batch: linked by now.
+                        article.story_id = batch.originals[article.content_hash].story_id
+                    stories |= link_story(session, article, page.article, self.recent,
+                                          self.candidates_per_bucket, self.story_window)
+                if article.story_id is not None:  # last_seen_at moved
+                    stories.add(article.story_id)
             if self.story_window is not None and self.batches_written % PRUNE_EVERY_BATCHES == 0:
                 prune_story_bands(session, self.story_window)
             session.flush()
+            refresh_stories(session, stories)
             captures = [
                 self.capture(page, run_id, self._source_id(page), article and article.id)
                 for page, article in stored

@@ -138,12 +138,13 @@ class Article(Base):
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     url: Mapped[str] = mapped_column(Text, unique=True)  # canonical
-    source_id: Mapped[int | None] = mapped_column(ID, ForeignKey("sources.id"), index=True)
+    # Indexed with the publication date below: an outlet's articles newest first.
+    source_id: Mapped[int | None] = mapped_column(ID, ForeignKey("sources.id"))
     title: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     authors: Mapped[list[str]] = mapped_column(JSON, default=list)
     published_at: Mapped[str | None] = mapped_column(String(40))  # ISO 8601, page's offset
-    published_at_utc: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    published_at_utc: Mapped[datetime | None] = mapped_column(UTCDateTime)
     language: Mapped[str | None] = mapped_column(String(16), index=True)
     description: Mapped[str | None] = mapped_column(Text)
     wire_agency: Mapped[str | None] = mapped_column(String(40), index=True)
@@ -159,6 +160,23 @@ class Article(Base):
     extractor: Mapped[str | None] = mapped_column(String(100))
     # Where each metadata value came from: {"title": "json-ld", "published_at": "feed"}
     metadata_sources: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+
+def newest_first_index(name: str, *columns: Any) -> None:
+    """An index in the order "newest first, undated last" of ``columns``' last two
+    (a date, then the id that breaks its ties): the order search walks (pipelines.search).
+    SQLite allows no NULLS LAST in an index and needs none: its NULLs sort first, so its
+    ascending index scanned backward is already in this order."""
+    *leading, published, row_id = columns
+    Index(name, *leading, published.desc().nulls_last(), row_id.desc(),
+          info={"dialect": "postgresql"}).ddl_if(dialect="postgresql")
+    Index(name, *columns, info={"dialect": "sqlite"}).ddl_if(dialect="sqlite")
+
+
+newest_first_index("ix_articles_newest_first", Article.published_at_utc, Article.id)
+# Also serves every lookup by source.
+newest_first_index("ix_articles_source_newest_first", Article.source_id,
+                   Article.published_at_utc, Article.id)
 
 
 class ArticleVersion(Base):
@@ -177,6 +195,33 @@ class ArticleVersion(Base):
     extractor: Mapped[str | None] = mapped_column(String(100))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Story(Base):
+    """One row per story, kept by the archive writer in the transaction that changes
+    any of its copies (``pipelines.stories.refresh_stories``), so that story questions
+    read one row a story instead of grouping every article. The first copy is the
+    first published one (the first archived when no copy states a date)."""
+
+    __tablename__ = "stories"
+
+    story_id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=False)
+    title: Mapped[str | None] = mapped_column(Text)  # of the first copy
+    first_article_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    first_url: Mapped[str] = mapped_column(Text)
+    first_source: Mapped[str | None] = mapped_column(String(200))
+    first_published_at: Mapped[str | None] = mapped_column(String(40))
+    # Sorts stories newest first (``scrapy search --stories``).
+    first_published_at_utc: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    wire_agency: Mapped[str | None] = mapped_column(String(40), index=True)
+    copies: Mapped[int] = mapped_column(Integer)
+    outlets: Mapped[int] = mapped_column(Integer)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+newest_first_index("ix_stories_newest_first", Story.first_published_at_utc, Story.story_id)
 
 
 class StoryBand(Base):

@@ -37,10 +37,20 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, insert, select, union_all, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
 
-from pipelines.models import Article, StoryBand, utcnow
+from pipelines.models import Article, Source, Story, StoryBand, utcnow
 from pipelines.shingles import shingles
 
 MIN_JACCARD = 0.3  # a copy with another template, dateline, headline or small edits
@@ -131,8 +141,10 @@ def link_story(
     recent: RecentShingles,
     per_bucket: int = CANDIDATES_PER_BUCKET,
     window: timedelta | None = timedelta(days=STORY_WINDOW_DAYS),
-) -> int:
-    """Index a new or changed article and give it (and what it bridges) one story id.
+) -> set[int]:
+    """Index a new or changed article and give it (and what it bridges) one story id;
+    returns the story ids whose copies changed (its story, and those merged into it:
+    :func:`refresh_stories` needs them).
 
     ``fields`` is the page's article, with its ``story_signature`` (computed here only
     for a page that skipped the extract and dedupe steps). An exact duplicate
@@ -142,7 +154,7 @@ def link_story(
     before the text arrived (``last_seen_at``: the capture that brought it).
     """
     if article.duplicate_of_id is not None and article.story_id is not None:
-        return article.story_id
+        return {article.story_id}
     signature = fields.get("story_signature")
     if signature is None:  # imported here: the crawl process needs no numpy otherwise
         from pipelines.dedupe_keys import story_signature
@@ -160,7 +172,7 @@ def link_story(
     own = set(signature["shingles"])
     recent.put(article.id, signature["shingles"])
     since = None if window is None else article.last_seen_at - window
-    stories = set(_copied_stories(
+    stories: set[int] = set(_copied_stories(
         session, article.id, article.story_id, bands, own, recent, per_bucket, since))
     if article.story_id is not None:
         stories.add(article.story_id)
@@ -171,7 +183,7 @@ def link_story(
             update(Article).where(Article.story_id.in_(merged)).values(story_id=story_id)
         )
     article.story_id = story_id
-    return story_id
+    return stories
 
 
 @functools.cache
@@ -204,6 +216,60 @@ def candidates_query(
     if windowed:
         query = query.where(Article.first_seen_at >= bindparam("since"))
     return query.order_by(Article.story_id, Article.id.desc())
+
+
+def refresh_stories(session: Session, story_ids: Collection[int]) -> None:
+    """Rewrite the ``stories`` rows of these stories from their copies, in the writer's
+    transaction; a story merged into another has no copies left, and so no row.
+
+    The same definition as migration 0007's fill: the first copy is the first published
+    (undated last, then first archived, then lowest id), counts over every copy. Each
+    story's copies are read through ``ix_articles_story_id``: the cost is the batch's
+    stories' copies, not the archive's size.
+    """
+    if not story_ids:
+        return
+    ids = sorted(story_ids)
+    session.execute(delete(Story).where(Story.story_id.in_(ids)))
+    ranked = (
+        select(Article.id, Article.story_id, func.row_number().over(
+            partition_by=Article.story_id,
+            order_by=(Article.published_at_utc.asc().nulls_last(), Article.first_seen_at,
+                      Article.id),
+        ).label("rank"))
+        .where(Article.story_id.in_(ids))
+        .subquery()
+    )
+    copies = (
+        select(
+            Article.story_id,
+            func.max(Article.wire_agency).label("wire_agency"),
+            func.count().label("copies"),
+            func.count(func.distinct(Article.source_id)).label("outlets"),
+            func.min(Article.first_seen_at).label("first_seen_at"),
+            func.max(Article.last_seen_at).label("last_seen_at"),
+        )
+        .where(Article.story_id.in_(ids))
+        .group_by(Article.story_id)
+        .subquery()
+    )
+    first = aliased(Article)
+    rows = (
+        select(copies.c.story_id, first.title, first.id, first.url, Source.name,
+               first.published_at, first.published_at_utc, copies.c.wire_agency,
+               copies.c.copies, copies.c.outlets, copies.c.first_seen_at,
+               copies.c.last_seen_at)
+        .join(ranked, and_(ranked.c.story_id == copies.c.story_id, ranked.c.rank == 1))
+        .join(first, first.id == ranked.c.id)
+        .outerjoin(Source, Source.id == first.source_id)
+    )
+    session.execute(insert(Story).from_select(STORY_COLUMNS, rows))
+
+
+# The columns of ``stories`` in the order refresh_stories selects them.
+STORY_COLUMNS = ["story_id", "title", "first_article_id", "first_url", "first_source",
+                 "first_published_at", "first_published_at_utc", "wire_agency", "copies",
+                 "outlets", "first_seen_at", "last_seen_at"]
 
 
 def prune_story_bands(session: Session, window: timedelta) -> int:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, Engine, column, inspect, select, table
+from sqlalchemy import JSON, Engine, column, inspect, select, table, text
 
 from pipelines.database import SCHEMA_REVISION, alembic_config
 from pipelines.models import UTCDateTime
@@ -109,7 +109,7 @@ def test_fulltext_revision_indexes_articles_already_archived(
     config = alembic_config(database_url)
     command.upgrade(config, SCRIPTS.get_revision("0003").down_revision)
     write_rows(engine)
-    command.upgrade(config, "0003")
+    command.upgrade(config, "head")  # 0003 indexes them; 0007 rebuilds the index
     with engine.connect() as connection:
         assert [r.url for r in search(connection, "समर्थन")] == ["https://example.in/a"]
         assert [r.url for r in search(connection, "दिया")] == ["https://example.in/b"]
@@ -148,3 +148,53 @@ def test_opening_the_archive_leaves_alembic_out_of_the_process(database_url: str
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
+
+
+def test_stories_become_a_table_with_what_the_views_said(
+    database_url: str, engine: Engine
+) -> None:
+    """0007: the ``stories`` view becomes a table holding the view's rows (plus the first
+    copy's UTC date), ``representative_articles`` still picks the same articles, the
+    full-text index is rebuilt (SQLite: over the articles' own text); and back."""
+    config = alembic_config(database_url)
+    command.upgrade(config, "0006")
+    write_rows(engine)
+    dated = {"at": "2025-06-06T09:00:00+00:00", "utc": datetime(2025, 6, 6, 9)}
+    with engine.begin() as connection:  # a story of two copies (b first), one alone
+        connection.execute(text(
+            "UPDATE articles SET story_id = 2, published_at = :at, published_at_utc = :utc"
+            " WHERE id = 2"), dated)
+        connection.execute(ARTICLES.insert(), [{
+            **ARTICLE_ROWS[0], "id": 3, "url": "https://example.in/c", "text": "समर्थन की खबर",
+            "content_hash": "c" * 64}])
+        connection.execute(text("UPDATE articles SET story_id = 2 WHERE id = 3"))
+        connection.execute(text("UPDATE articles SET story_id = 1 WHERE id = 1"))
+
+    def stories() -> list[dict]:
+        with engine.connect() as connection:
+            return [dict(row) for row in connection.execute(text(
+                "SELECT story_id, title, first_article_id, first_url, first_source,"
+                " first_published_at, wire_agency, copies, outlets FROM stories"
+                " ORDER BY story_id")).mappings()]
+
+    def representatives() -> list[tuple]:
+        with engine.connect() as connection:
+            return connection.execute(text(
+                "SELECT id, story_id, url FROM representative_articles ORDER BY id")).all()
+
+    before, chosen = stories(), representatives()
+    assert [(s["story_id"], s["first_article_id"], s["copies"]) for s in before] == [
+        (1, 1, 1), (2, 2, 2)]
+    command.upgrade(config, "0007")
+    assert "stories" in inspect(engine).get_table_names()
+    assert stories() == before
+    assert representatives() == chosen
+    with engine.connect() as connection:
+        assert connection.scalar(text(
+            "SELECT first_published_at_utc FROM stories WHERE story_id = 2")) is not None
+        assert sorted(r.url for r in search(connection, "समर्थन")) == [
+            "https://example.in/a", "https://example.in/c"]
+    command.downgrade(config, "0006")
+    assert "stories" in inspect(engine).get_view_names()
+    assert stories() == before
+    assert representatives() == chosen

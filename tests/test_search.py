@@ -3,20 +3,22 @@ the index follows what the archive stores."""
 
 from __future__ import annotations
 
+import random
 import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from crawler.items import Page
+from pipelines import search as search_module
 from pipelines.archive import Archive
 from pipelines.database import open_database
 from pipelines.dedupe_keys import content_hash
-from pipelines.extraction.normalize import search_form
-from pipelines.models import Article, ArticleVersion, Capture
+from pipelines.extraction.normalize import search_form, words
+from pipelines.models import Article, ArticleVersion, Capture, Source, Story
 from pipelines.search import Filters, SearchError, parse_query, search, search_stories
 from tests.conftest import run_scrapy
 
@@ -185,3 +187,103 @@ def test_stories_give_one_hit_per_story(database_url: str) -> None:
     assert found.stdout.splitlines() == [
         f"{SUPPORT['url']}\t{SUPPORT['published_at']}\texample\t{SUPPORT['title']}\t2\t2"
     ]
+
+
+# Both ways of answering (a walk of the newest articles, a sort of every match) ---------
+
+WORDS = [f"शब्द{chr(0x915 + i)}" for i in range(30)]  # filler words
+MARKERS = {"हर": 1.0, "अक्सर": 0.3, "कभी": 0.05}  # a word in every, many, few articles
+ALONE = "इकलौता"  # in one article only
+
+
+def wide_archive(database_url: str) -> Engine:
+    """~150 articles of 5 outlets over 40 days (some undated), stories of 1-3 copies,
+    stored in an order unrelated to their dates, so ids do not follow dates."""
+    rng = random.Random(7)
+    pages = []
+    for story in range(60):
+        body = [rng.choice(WORDS) for _ in range(60)]
+        body += [word for word, share in MARKERS.items() if rng.random() < share]
+        if story == 17:
+            body.append(ALONE)
+        for copy in range(rng.choice((1, 1, 2, 3))):
+            text = body[:-2] if copy else body  # a copy trims the end: same story
+            source = f"outlet{rng.randrange(5)}"
+            day = FETCHED - timedelta(days=rng.randrange(40), hours=rng.randrange(24))
+            pages.append({
+                "url": f"https://{source}.test/{story}-{copy}", "source": source,
+                "title": f"खबर {story}", "text": " ".join(text), "language": "hi",
+                "published_at": None if rng.random() < 0.1 else day.isoformat(),
+            })
+    rng.shuffle(pages)
+    engine = open_database(database_url)
+    for start in range(0, len(pages), 50):
+        archive(database_url, *pages[start:start + 50]).dispose()
+    return engine
+
+
+def expected_articles(engine: Engine, word: str, filters: Filters) -> list[str]:
+    """The search done by hand: every article holding word, filtered, newest first."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Article, Source.name).outerjoin(Source, Source.id == Article.source_id)
+        ).all()
+    kept = [
+        article for article, source in rows
+        if word in words(f"{article.title} {article.text}")
+        and filters.source in (None, source)
+        and (filters.since is None or (article.published_at or "")[:10] >= str(filters.since))
+        and (filters.until is None or (article.published_at or "9")[:10] <= str(filters.until))
+    ]
+    kept.sort(key=lambda a: (a.published_at_utc is not None, a.published_at_utc or FETCHED,
+                             a.id), reverse=True)
+    return [article.url for article in kept]
+
+
+WAYS = {  # (WALK_ROWS, WALK_CHUNK, SPAN_FACTOR, SORT_ROWS) of pipelines.search
+    "sort every match": (0, 1000, 200, -1),
+    "as configured": tuple(getattr(search_module, name) for name in (
+        "WALK_ROWS", "WALK_CHUNK", "SPAN_FACTOR", "SORT_ROWS")),
+    "walk in chunks of 7": (100_000, 7, 200, -1),
+    "walk id by id (ids far apart)": (100_000, 7, 0, -1),
+    "walk gives up after 20 ids, then sort": (20, 7, 200, -1),
+}
+QUERIES = [(word, filters) for word in (*MARKERS, ALONE, "नहीं")
+           for filters in (Filters(), Filters(source="outlet2"),
+                           Filters(since=date(2025, 5, 20), until=date(2025, 6, 1)))]
+
+
+@pytest.mark.parametrize("limit", [5, 40])
+def test_every_way_of_answering_gives_the_same_newest_first_page(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    engine = wide_archive(database_url)
+    with engine.connect() as connection:
+        total = connection.scalar(select(func.count()).select_from(Article))
+        assert total > 100
+        answers: dict[str, list[Any]] = {}
+        for way, settings in WAYS.items():
+            for name, value in zip(("WALK_ROWS", "WALK_CHUNK", "SPAN_FACTOR", "SORT_ROWS"),
+                                   settings, strict=True):
+                monkeypatch.setattr(search_module, name, value)
+            answers[way] = [
+                ([r.url for r in search(connection, word, filters, limit)],
+                 [(r.url, r.copies) for r in search_stories(connection, word, filters, limit)])
+                for word, filters in QUERIES
+            ]
+        stories = {row.story_id: row for row in connection.execute(select(Story))}
+    for (word, filters), (found, _) in zip(QUERIES, answers["sort every match"], strict=True):
+        assert found == expected_articles(engine, word, filters)[:limit], (word, filters)
+    assert any(len(found) == limit for found, _ in answers["sort every match"])
+    for way, answer in answers.items():
+        assert answer == answers["sort every match"], way
+    # The stories found are the stories of the articles found, one row each, newest first.
+    for (word, filters), (_, found) in zip(QUERIES, answers["sort every match"], strict=True):
+        with engine.connect() as connection:
+            story_ids = set(connection.scalars(select(Article.story_id).where(
+                Article.url.in_(expected_articles(engine, word, filters)))))
+        mine = sorted((stories[i] for i in story_ids), reverse=True, key=lambda s: (
+            s.first_published_at_utc is not None, s.first_published_at_utc or FETCHED,
+            s.story_id))
+        assert found == [(s.first_url, s.copies) for s in mine][:limit], (word, filters)
+    engine.dispose()

@@ -30,7 +30,7 @@ from pipelines.dedupe import DedupePipeline
 from pipelines.dedupe_keys import band_hashes, content_hash, dedupe_keys, minhash
 from pipelines.extract import extract_to_dict
 from pipelines.extraction.normalize import words
-from pipelines.models import Article, CrawlRun, StoryBand
+from pipelines.models import Article, CrawlRun, Source, Story, StoryBand
 from pipelines.shingles import (
     BANDS,
     LEAD_BANDS,
@@ -138,13 +138,43 @@ def expected_stories(numbers: range = range(5)) -> set[frozenset[str]]:
 
 
 def stories_of(archive: Archive) -> set[frozenset[str]]:
-    """The archive's stories, each as the set of its articles' URLs."""
+    """The archive's stories, each as the set of its articles' URLs; and the ``stories``
+    table must say of each exactly what its copies say (however they were linked)."""
     groups: dict[int, set[str]] = defaultdict(set)
     with Session(archive.engine) as session:
         for url, story_id in session.execute(select(Article.url, Article.story_id)):
             assert story_id is not None, f"{url} has no story"
             groups[story_id].add(url)
+        assert stories_table(session) == stories_from_copies(session)
     return {frozenset(urls) for urls in groups.values()}
+
+
+def stories_table(session: Session) -> dict[int, tuple]:
+    return {row[0]: tuple(row) for row in session.execute(select(
+        Story.story_id, Story.title, Story.first_article_id, Story.first_url,
+        Story.first_source, Story.first_published_at, Story.first_published_at_utc,
+        Story.wire_agency, Story.copies, Story.outlets, Story.first_seen_at,
+        Story.last_seen_at))}
+
+
+def stories_from_copies(session: Session) -> dict[int, tuple]:
+    """What ``stories`` holds by definition (README), computed from the articles."""
+    groups: dict[int, list[tuple[Article, str | None]]] = defaultdict(list)
+    for article, source in session.execute(
+            select(Article, Source.name).outerjoin(Source, Source.id == Article.source_id)):
+        groups[article.story_id].append((article, source))
+    rows = {}
+    for story_id, members in groups.items():
+        first, source = min(members, key=lambda member: (
+            member[0].published_at_utc is None, member[0].published_at_utc or FETCHED_AT,
+            member[0].first_seen_at, member[0].id))
+        agencies = [a.wire_agency for a, _ in members if a.wire_agency]
+        rows[story_id] = (
+            story_id, first.title, first.id, first.url, source, first.published_at,
+            first.published_at_utc, max(agencies, default=None), len(members),
+            len({a.source_id for a, _ in members if a.source_id is not None}),
+            min(a.first_seen_at for a, _ in members), max(a.last_seen_at for a, _ in members))
+    return rows
 
 
 def write_in_order(database_url: str, pages: list[tuple[str, bytes, str]]) -> Archive:

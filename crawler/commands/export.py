@@ -28,16 +28,13 @@ from sqlalchemy import (
     Integer,
     Row,
     Select,
-    Text,
     TypeDecorator,
-    column,
     select,
-    table,
 )
 from sqlalchemy.types import TypeEngine
 
 from crawler.commands.search import open_archive
-from pipelines.models import Article, Source, UTCDateTime
+from pipelines.models import Article, Source, Story
 
 # Rows fetched from the database at a time (setting EXPORT_BATCH_ROWS): memory use is
 # about this many rows, whatever the archive's size.
@@ -66,23 +63,9 @@ EXPORTS: dict[str, Select] = {
     )
     .outerjoin(Source, Source.id == Article.source_id)
     .order_by(Article.id),
-    # The stories view (migration 0001): typed here, as views have no model.
-    "stories": select(
-        table(
-            "stories",
-            column("story_id", Integer),
-            column("title", Text),
-            column("first_article_id", Integer),
-            column("first_url", Text),
-            column("first_source", Text),
-            column("first_published_at", Text),
-            column("wire_agency", Text),
-            column("copies", Integer),
-            column("outlets", Integer),
-            column("first_seen_at", UTCDateTime),
-            column("last_seen_at", UTCDateTime),
-        )
-    ).order_by(column("story_id")),
+    # Every column but first_published_at_utc (the same instant as first_published_at).
+    "stories": select(*(c for c in Story.__table__.c if c.name != "first_published_at_utc"))
+    .order_by(Story.story_id),
 }
 
 
