@@ -33,10 +33,33 @@ def format_summary(spider: str, stats: Mapping[str, Any]) -> str:
             "  (each failure is in the captures table with its reason: "
             "SELECT url, error, error_detail FROM captures WHERE outcome = 'failed')"
         )
+    if spider == "reextract":
+        lines.append(f"  {reextract_line(stats)}")
     lines += [f"  outlet {line}" for line in outlet_lines(stats)]
     if skips := skip_line(stats):
         lines.append(f"  skipped:  {skips}")
     return "\n".join(lines)
+
+
+def reextract_line(stats: Mapping[str, Any]) -> str:
+    """What ``scrapy reextract`` did, in one line: the captures read again and extracted,
+    then those that could not be read again (``reextract/unread/<reason>``, counted by
+    its spider apart from extraction's failures, which are among the extracted)."""
+    def count(outcome: str) -> int:
+        return stats.get(f"archive/outcome/{outcome}", 0)
+
+    prefix = "reextract/unread/"
+    unread = {k[len(prefix):]: v for k, v in stats.items() if k.startswith(prefix)}
+    total_unread = stats.get("reextract/unread", 0)
+    reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(unread.items()))
+    return (
+        f"reextract: {stats.get('archive/pages', 0) - total_unread} archived captures "
+        f"extracted again: {count('updated')} changed (the earlier text is kept in "
+        f"article_versions), {count('unchanged')} unchanged, "
+        f"{count('new') + count('duplicate')} new articles, {count('not-article')} no longer "
+        f"articles, {stats.get('archive/failed', 0) - total_unread} failed; {total_unread} "
+        f"could not be read again{f' ({reasons})' if reasons else ''}"
+    )
 
 
 def outlet_lines(stats: Mapping[str, Any]) -> list[str]:

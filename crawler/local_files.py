@@ -1,17 +1,21 @@
 """Reading files handed to a replay, which are hostile until checked.
 
-Shared by the replay spider and the WARC reader: a file is opened non-blocking and
-checked with ``fstat`` (a FIFO or device would block the reading thread, and with it the
-process's exit); each way a file cannot be read is a :class:`ReadFailure` with a reason
-code and a sentence saying what to do; a path is shown in a form that can be stored and
-logged even when its name is not UTF-8; a stated URL must name a page.
+Shared by the replay spider, the WARC reader and ``scrapy reextract`` (which reads a
+replayed page's file again): a file is opened non-blocking and checked with ``fstat`` (a
+FIFO or device would block the reading thread, and with it the process's exit), and read
+up to a size limit, unpacked if gzipped; each way a file cannot be read is a
+:class:`ReadFailure` with a reason code and a sentence saying what to do; a path is shown
+in a form that can be stored and logged even when its name is not UTF-8; a stated URL
+must name a page.
 """
 
 from __future__ import annotations
 
 import errno
+import gzip
 import os
 import stat
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
@@ -118,3 +122,29 @@ def open_regular(path: Path | str) -> tuple[BinaryIO, os.stat_result]:
     except BaseException:
         os.close(fd)
         raise
+
+
+def read_body(stream: BinaryIO, status: os.stat_result, path: Path, max_size: int) -> bytes:
+    """The page a file opened by :func:`open_regular` holds, unpacked if its name ends in
+    ``.gz``; a ReadFailure if it is over ``max_size`` (DOWNLOAD_MAXSIZE), packed or not,
+    or cannot be read or unpacked. One function for the replay and for reextract, so
+    that a page read again is read exactly as it was archived."""
+    if status.st_size > max_size:
+        raise ReadFailure("too-large", f"{shown(path)} is {status.st_size} bytes, over "
+                          f"DOWNLOAD_MAXSIZE {max_size}")
+    try:
+        if path.name.lower().endswith(".gz"):
+            with gzip.GzipFile(fileobj=stream) as unpacked:
+                body = unpacked.read(max_size + 1)
+        else:  # the size fstat gave: no DOWNLOAD_MAXSIZE buffer a file
+            body = stream.read(status.st_size + 1)
+            if len(body) > status.st_size:  # it grew since: read on to the limit
+                body += stream.read(max_size + 1 - len(body))
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise ReadFailure("bad-gzip", f"{shown(path)} is not a whole gzip file ({exc}); unpack "
+                          "it with gzip -d to see, or re-save the page") from None
+    except OSError as exc:
+        raise os_failure(path, exc) from None
+    if len(body) > max_size:
+        raise ReadFailure("too-large", f"{shown(path)} unpacks to over DOWNLOAD_MAXSIZE {max_size}")
+    return body

@@ -239,7 +239,8 @@ class WarcReader:
         """Status, headers and raw payload of the response or revisit record at offset."""
         where = f"{path} at byte {offset}"
         try:
-            with path.open("rb") as stream:
+            stream, _ = open_regular(path)  # never blocks on a FIFO put in its place
+            with stream:
                 record = record_at(stream, offset)
                 if record.rec_type not in ("response", "revisit") or not record.http_headers:
                     raise ReadFailure(
@@ -279,7 +280,8 @@ class WarcReader:
                 f"none of the files read nor in {path.parent / DIGESTS}; replay the whole "
                 "folder of WARC files",
             )
-        with original[0].open("rb") as stream:
+        stream, _ = open_regular(original[0])
+        with stream:
             record = record_at(stream, original[1])
             return self._read_payload(record, f"{original[0]} at byte {original[1]}")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -113,6 +113,26 @@ class BatchIndex:
         self.by_url[article.url] = article
         if article.duplicate_of_id is None:
             self.originals.setdefault(article.content_hash, article)
+
+
+def capture_page(capture: Capture, source: str | None) -> Page:
+    """A capture as the Page that reads it again (see ``Archive.article_captures``)."""
+    page = Page(
+        url=capture.final_url or capture.url,
+        requested_url=capture.url if capture.final_url not in (None, capture.url) else None,
+        fetched_at=capture.fetched_at,
+        http_status=capture.http_status,
+        source=source,
+        listing=capture.listing or {},
+    )
+    if capture.warc_file is not None:
+        page.warc = {"file": capture.warc_file, "offset": capture.warc_offset,
+                     "length": capture.warc_length}
+    else:  # a replayed file: the WARC reader gives the others their headers
+        page.local_path = capture.local_path
+        page.headers = {"content-type": capture.content_type} if capture.content_type else {}
+        page.body_length, page.body_sha256 = capture.content_length, capture.content_hash
+    return page
 
 
 class Archive:
@@ -240,13 +260,18 @@ class Archive:
         until: datetime | None = None,
         batch_rows: int = CAPTURE_BATCH_ROWS,
     ) -> Iterator[Page]:
-        """Each article's latest capture kept in a WARC file, oldest first, as a Page
+        """Each article's latest capture that can be read again, oldest first, as a Page
         (body not read yet); filtered by source name and fetch time (since ≤ t < until).
 
-        Streamed, batch_rows rows at a time (a server-side cursor on PostgreSQL): an
-        archive of 100M articles is never held in memory. The query runs in one
-        transaction, so the captures a re-extraction stores meanwhile are not read back.
+        A capture can be read again from its WARC record (``page.warc``) or, replayed from
+        a file and kept in no WARC file, from that file (``page.local_path``; its
+        ``body_sha256`` is the one archived, so that a file changed since is not taken
+        for the page, and its content type the one replay gave). Streamed, batch_rows
+        rows at a time (a server-side cursor on PostgreSQL): an archive of 100M articles
+        is never held in memory. The query runs in one transaction, so the captures a
+        re-extraction stores meanwhile are not read back.
         """
+        readable = or_(Capture.warc_file.is_not(None), Capture.local_path.is_not(None))
         ranked = (
             select(
                 Capture.id,
@@ -255,7 +280,7 @@ class Archive:
                       order_by=(Capture.fetched_at.desc(), Capture.id.desc()))
                 .label("rank"),
             )
-            .where(Capture.article_id.is_not(None), Capture.warc_file.is_not(None))
+            .where(Capture.article_id.is_not(None), readable)
             .subquery()
         )
         query = (
@@ -273,17 +298,7 @@ class Archive:
         with Session(self.engine) as session:
             rows = session.execute(query, execution_options={"yield_per": batch_rows})
             for capture, name in rows:
-                yield Page(
-                    url=capture.final_url or capture.url,
-                    requested_url=capture.url if capture.final_url not in (None, capture.url)
-                    else None,
-                    fetched_at=capture.fetched_at,
-                    http_status=capture.http_status,
-                    source=name,
-                    listing=capture.listing or {},
-                    warc={"file": capture.warc_file, "offset": capture.warc_offset,
-                          "length": capture.warc_length},
-                )
+                yield capture_page(capture, name)
 
     # Pages ------------------------------------------------------------------------
 

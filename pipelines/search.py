@@ -16,8 +16,10 @@ indexes alone (``ix_articles_newest_first``, ``ix_articles_source_newest_first``
 ``ix_stories_newest_first``), :data:`WALK_CHUNK` at a time, each chunk checked against
 the full-text index in one query. A page found (a common word), or the filtered archive
 walked to its end, is the answer. After :data:`WALK_ROWS` ids (a rare word: at most a
-few hundred matches in them), it sorts the matches instead, which are then few. Either
-way the rows are the same, in the same order; figures in docs/benchmarks.md.
+few hundred matches in them), it sorts the matches instead, which are then few. On
+PostgreSQL, where each walked article costs more, a query its planner expects to match
+few articles sorts them at once (:func:`few_matches`). Either way the rows are the same,
+in the same order (tests/test_search.py); figures in docs/benchmarks.md.
 """
 
 from __future__ import annotations

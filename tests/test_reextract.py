@@ -1,12 +1,16 @@
-"""``scrapy reextract`` after an extractor upgrade: real crawls, real WARC files, real CLI.
+"""``scrapy reextract`` after an extractor upgrade: real crawls and replays, real WARC
+files and replayed files, real CLI.
 
-The pages are first crawled with an "old extractor" (the real one, patched in the crawl
-process to keep only the first paragraph and to sign as ``old-extractor/0.1``); then the
-real, unpatched ``scrapy reextract`` runs the extractor installed now over the archive.
+The pages are first crawled or replayed with an "old extractor" (the real one, patched in
+the crawl process to keep only the first paragraph and to sign as ``old-extractor/0.1``);
+then the real, unpatched ``scrapy reextract`` runs the extractor installed now over the
+archive.
 """
 
 from __future__ import annotations
 
+import gzip
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +24,9 @@ from crawler.commands.reextract import time_bound
 from pipelines.archive import Archive
 from pipelines.database import open_database
 from pipelines.extraction.html_page import EXTRACTOR
-from pipelines.models import Article, ArticleVersion, Source
+from pipelines.models import Article, ArticleVersion, Capture, CrawlRun, Source
 from tests.conftest import run_scrapy
+from tests.test_replay import ENGLISH_BODY, article_html
 from tests.test_warc import Server, crawl_arguments, run_scrapy_after, story_routes
 
 OLD = "old-extractor/0.1"
@@ -122,6 +127,88 @@ def test_reextract_keeps_the_old_text_as_a_version_and_records_the_new_extractor
     assert {url: final[url] for url in alpha} == {url: after[url] for url in alpha}
     assert final[next(iter(beta))][1:3] == (EXTRACTOR, 2)
     assert len(versions(database_url)) == 4
+
+    # The WARC files gone altogether: each capture is counted, with its reason, not skipped.
+    moved.rename(tmp_path / "gone")
+    third = run_scrapy("reextract", "-s", f"WARC_DIR={moved}", database_url=database_url)
+    assert third.returncode == 1, third.stderr[-3000:]  # some captures failed
+    assert "0 archived captures extracted again" in third.stdout
+    assert "4 could not be read again (missing-file 4)" in third.stdout
+    assert articles(database_url) == final
+
+
+def test_reextract_reads_replayed_files_again_and_counts_those_it_cannot(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A replayed folder, then one file deleted, one changed, one replaced by a FIFO: the
+    others get the new extractor's text; each of those three is a failed capture with its
+    reason, counted in the run's stats and its summary, and its article is left as it was."""
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    names = ("kept.html", "packed.html.gz", "gone.html", "changed.html", "fifo.html")
+    for number, name in enumerate(names):
+        html = article_html(f"Story {number}: {name}",
+                            [f"Reported from desk {number} of the newsroom today.", *ENGLISH_BODY])
+        (folder / name).write_bytes(gzip.compress(html) if name.endswith(".gz") else html)
+    replayed = run_scrapy_after(OLD_EXTRACTOR, "crawl", "replay", "-a", f"path={folder}",
+                                "-s", "EXTRACT_WORKERS=0",  # the patch is in this process
+                                database_url=database_url)
+    assert replayed.returncode == 0, replayed.stderr[-3000:]
+    before = articles(database_url)
+    urls = {name: (folder / name).as_uri() for name in names}
+    assert set(before) == set(urls.values())
+    assert all(extractor == OLD and version == 1 for _, extractor, version, _ in before.values())
+
+    (folder / "gone.html").unlink()
+    (folder / "changed.html").write_bytes(article_html("Another story", ENGLISH_BODY[::-1]))
+    (folder / "fifo.html").unlink()
+    os.mkfifo(folder / "fifo.html")
+
+    run = run_scrapy("reextract", database_url=database_url)
+    assert run.returncode == 1, run.stderr[-3000:]  # some captures could not be read again
+    assert ("2 archived captures extracted again: 2 changed (the earlier text is kept in "
+            "article_versions), 0 unchanged, 0 new articles, 0 no longer articles, 0 failed; "
+            "3 could not be read again (file-changed 1, missing-file 1, not-a-file 1)"
+            ) in run.stdout
+
+    after = articles(database_url)
+    assert set(after) == set(before)  # nothing lost, nothing new
+    for name in ("kept.html", "packed.html.gz"):
+        text, extractor, version, source = after[urls[name]]
+        assert (extractor, version, source) == (EXTRACTOR, 2, before[urls[name]][3])
+        old_text = before[urls[name]][0]
+        assert text.startswith(old_text) and len(text) > len(old_text)
+    for name in ("gone.html", "changed.html", "fifo.html"):
+        assert after[urls[name]] == before[urls[name]]  # not re-extracted: as archived
+    assert versions(database_url) == sorted(
+        (urls[name], 1, before[urls[name]][0], OLD) for name in ("kept.html", "packed.html.gz")
+    )
+
+    engine = open_database(database_url)
+    with Session(engine) as session:
+        last = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+        assert last is not None and (last.spider, last.status) == ("reextract", "failed")
+        captures = session.execute(
+            select(Capture.local_path, Capture.outcome, Capture.error, Capture.error_detail,
+                   Capture.content_hash)
+            .where(Capture.crawl_run_id == last.id)
+        ).all()
+        reasons = {Path(path).name: error for path, _, error, _, _ in captures}
+        assert reasons == {"kept.html": None, "packed.html.gz": None, "gone.html": "missing-file",
+                           "changed.html": "file-changed", "fifo.html": "not-a-file"}
+        for _, outcome, error, detail, digest in captures:
+            if error is not None:  # stored with a sentence, and no body
+                assert outcome == "failed" and digest is None
+                assert str(folder) in detail and len(detail) > 60
+        stats = last.stats
+    engine.dispose()
+    counted = ("archive/failed", "reextract/unread")
+    assert {key: value for key, value in stats.items() if key.startswith(counted)} == {
+        "archive/failed": 3, "archive/failed/missing-file": 1,
+        "archive/failed/file-changed": 1, "archive/failed/not-a-file": 1,
+        "reextract/unread": 3, "reextract/unread/missing-file": 1,
+        "reextract/unread/file-changed": 1, "reextract/unread/not-a-file": 1,
+    }
 
 
 def test_reextract_time_bounds() -> None:

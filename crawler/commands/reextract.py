@@ -1,17 +1,25 @@
 """``scrapy reextract``: extraction run again over archived captures, after an upgrade.
 
-Each article's latest capture kept in a WARC file (all, or those of ``--source NAME``
-fetched between ``--since`` and ``--until``) is read back from its WARC record and goes
-through the same pipelines as a crawl, with the extractor installed now. A text that
-changed becomes the article's new version; the earlier one stays in
-``article_versions`` with the extractor that produced it. A page whose WARC file moved
-is looked for by name in ``WARC_DIR``. The exit status is the crawl command's.
+Each article's latest capture that can be read again (all, or those of ``--source NAME``
+fetched between ``--since`` and ``--until``) is read back from its WARC record, or from
+the file it was replayed from, and goes through the same pipelines as a crawl, with the
+extractor installed now. A text that changed becomes the article's new version; the
+earlier one stays in ``article_versions`` with the extractor that produced it. A page
+whose WARC file moved is looked for by name in ``WARC_DIR``.
+
+A replayed file is read as the replay read it (:func:`crawler.local_files.read_body`)
+and must still hold the bytes archived (their sha256): one changed since is another
+page now, ``file-changed``, not extracted. Each capture that cannot be read again is a
+failed capture with its reason, counted in ``archive/failed/<reason>`` and in
+``reextract/unread/<reason>``, which the run's summary reports
+(:func:`crawler.extensions.format_summary`). The exit status is the crawl command's.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,11 +27,11 @@ from typing import Any, ClassVar
 
 import scrapy
 from scrapy.commands import ScrapyCommand
-from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
 from crawler.commands.crawl import Command as CrawlCommand
 from crawler.items import Page
+from crawler.local_files import ReadFailure, check_file, open_regular, read_body, shown
 from crawler.spiders.replay import ReplaySpider, parse_timestamp
 from crawler.warc import warc_dir
 from crawler.warc_reader import WarcReader
@@ -32,7 +40,8 @@ from pipelines.database import database_url, open_database, open_read_only
 
 
 class ReextractSpider(ReplaySpider):
-    """Replays archived captures from their WARC records (ReplaySpider's backpressure)."""
+    """Replays archived captures from their WARC records or replayed files (ReplaySpider's
+    backpressure, size limit and file reading)."""
 
     name = "reextract"
     # Given by the command's options, not -a (checked by crawl's check_arguments).
@@ -80,12 +89,65 @@ class ReextractSpider(ReplaySpider):
             engine.dispose()
 
     def read_capture(self, reader: WarcReader, page: Page) -> Page:
+        """The capture's page with its body read again, or failed with why it cannot be
+        (counted in ``reextract/unread/<reason>``, apart from extraction's failures)."""
+        page = self.read_warc(reader, page) if page.warc else self.read_file(page)
+        if page.error is not None:
+            self.crawler.stats.inc_value("reextract/unread")
+            self.crawler.stats.inc_value(f"reextract/unread/{page.error}")
+        return page
+
+    def read_warc(self, reader: WarcReader, page: Page) -> Page:
+        """The body of the capture's WARC record, its file looked for in ``WARC_DIR`` if
+        it moved. The file is checked first: a missing one is ``missing-file`` (not the
+        reader's ``unreadable-warc``, which says the file is damaged), a FIFO or device
+        in its place ``not-a-file``, never opened."""
         assert page.warc is not None
         stored = Path(page.warc["file"])
         moved = warc_dir(self.settings) / stored.name
-        if not stored.exists() and moved.exists():
+        failure = check_file(stored)
+        if failure is not None and failure.reason == "missing-file" and moved.exists():
             page.warc["file"] = str(moved)
-        return reader.fill(page)
+            failure = check_file(moved)
+        if failure is None:
+            return reader.fill(page)
+        if failure.reason == "missing-file":
+            failure.detail = (
+                f"the WARC file {shown(stored)} of this capture is not there, nor in "
+                f"WARC_DIR {shown(moved.parent)}: the article was not extracted again. Put "
+                "the file back, or give the folder it is in now: -s WARC_DIR=FOLDER"
+            )
+        return page.fail(failure.reason, failure.detail)
+
+    def read_file(self, page: Page) -> Page:
+        """The body of the file the capture was replayed from, read as the replay read
+        it; ``file-changed`` if it no longer holds the bytes archived (another page now:
+        re-extracting it would give the article a text it never had)."""
+        assert page.local_path is not None
+        archived, page.body_length, page.body_sha256 = page.body_sha256, None, None
+        path = Path(page.local_path)
+        try:
+            stream, status = open_regular(path)
+            with stream:
+                body = read_body(stream, status, path, self.max_size)
+        except ReadFailure as failure:
+            if failure.reason == "missing-file":
+                failure.detail = (
+                    f"{shown(path)}, the file this article was replayed from, is not there "
+                    "any more: the article was not extracted again. Put the file back to "
+                    "re-extract it"
+                )
+            return page.fail(failure.reason, failure.detail)
+        digest = hashlib.sha256(body).hexdigest()
+        if digest != archived:
+            return page.fail(
+                "file-changed",
+                f"{shown(path)} changed since it was replayed (sha256 {digest}, archived "
+                f"{archived}): it is another page now, and was not extracted again. Replay "
+                "it to archive it as the page it is now",
+            )
+        page.body = body
+        return page
 
 
 def time_bound(option: str, value: str | None, day_end: bool = False) -> datetime | None:
@@ -104,8 +166,6 @@ def time_bound(option: str, value: str | None, day_end: bool = False) -> datetim
 
 
 class Command(CrawlCommand):
-    crawler: Crawler | None = None
-
     def syntax(self) -> str:
         return "[--source NAME] [--since TIME] [--until TIME]"
 
@@ -115,9 +175,11 @@ class Command(CrawlCommand):
     def long_desc(self) -> str:
         return (
             "Run article extraction again over the latest archived capture of each article, "
-            "read back from its WARC record (after an extractor upgrade): a changed text "
-            "becomes the article's new version, the earlier one stays in article_versions. "
-            "Exit status as scrapy crawl's."
+            "read back from its WARC record or the file it was replayed from (after an "
+            "extractor upgrade): a changed text becomes the article's new version, the "
+            "earlier one stays in article_versions. A capture that cannot be read again "
+            "(file gone or changed) is a failed capture with its reason. Exit status as "
+            "scrapy crawl's."
         )
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
@@ -147,21 +209,4 @@ class Command(CrawlCommand):
             until=time_bound("--until", opts.until, day_end=True),
         )
         super().run([ReextractSpider], opts)  # type: ignore[list-item]  # a class works too
-        if self.crawler is not None and self.crawler.stats is not None:
-            print(summary(self.crawler.stats.get_stats()))
 
-    def _create_crawler(self, spidercls: type[scrapy.Spider] | str) -> Crawler:
-        self.crawler = super()._create_crawler(spidercls)  # kept for its stats
-        return self.crawler
-
-
-def summary(stats: dict[str, Any]) -> str:
-    def count(outcome: str) -> int:
-        return stats.get(f"archive/outcome/{outcome}", 0)
-
-    return (
-        f"reextract: {stats.get('archive/pages', 0)} archived captures extracted again: "
-        f"{count('updated')} changed (the earlier text is kept in article_versions), "
-        f"{count('unchanged')} unchanged, {count('new') + count('duplicate')} new articles, "
-        f"{count('not-article')} no longer articles, {stats.get('archive/failed', 0)} failed"
-    )

@@ -26,10 +26,8 @@ Every file and folder handed to a replay is hostile until checked:
 from __future__ import annotations
 
 import asyncio
-import gzip
 import json
 import os
-import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -51,7 +49,7 @@ from crawler.local_files import (
     ReadFailure,
     check_file,
     open_regular,
-    os_failure,
+    read_body,
     shown,
     url_problem,
 )
@@ -460,27 +458,10 @@ class ReplaySpider(scrapy.Spider):
             self.crawler.stats.inc_value("replay/non-utf8-file-name")
         page.headers["content-type"] = CONTENT_TYPES[page_suffix(path) or ".html"]
         with stream:
-            if status.st_size > self.max_size:
-                return page.fail("too-large", f"{page.local_path} is {status.st_size} bytes, "
-                                 f"over DOWNLOAD_MAXSIZE {self.max_size}")
             try:
-                if path.name.lower().endswith(".gz"):
-                    with gzip.GzipFile(fileobj=stream) as unpacked:
-                        body = unpacked.read(self.max_size + 1)
-                else:  # the size fstat gave: no DOWNLOAD_MAXSIZE buffer a file
-                    body = stream.read(status.st_size + 1)
-                    if len(body) > status.st_size:  # it grew since: read on to the limit
-                        body += stream.read(self.max_size + 1 - len(body))
-            except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-                return page.fail("bad-gzip", f"{page.local_path} is not a whole gzip file "
-                                 f"({exc}); unpack it with gzip -d to see, or re-save the page")
-            except OSError as exc:
-                failure = os_failure(path, exc)
+                page.body = read_body(stream, status, path, self.max_size)
+            except ReadFailure as failure:
                 return page.fail(failure.reason, failure.detail)
-        if len(body) > self.max_size:
-            return page.fail("too-large", f"{page.local_path} unpacks to over "
-                             f"DOWNLOAD_MAXSIZE {self.max_size}")
-        page.body = body
         return page
 
 
