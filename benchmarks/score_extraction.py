@@ -1,11 +1,15 @@
-"""Score HTML article extraction against the WCXB article corpus, trafilatura alone vs ours.
+"""Score HTML article extraction on a corpus with ground truth, trafilatura alone vs ours.
 
     python benchmarks/score_extraction.py [--corpus PATH] [--out docs/extraction-quality.md]
 
+Two corpus layouts are read: WCXB (``ground-truth/<id>.json`` with a ``ground_truth``
+object, ``html/<id>.html.gz``) and Fundus's news fixtures (``ground-truth/*.json`` with
+``title``, ``authors``, ``publishing_date``, ``body_text`` and the page's ``html`` path).
 Text is scored as the published article-extraction benchmarks do (word 4-grams, per-page
 precision and recall averaged over pages, F1 from the two averages); metadata is scored
-per field. Both extractors run on the same pages in the same process, interleaved, so
-the speed figures share the machine's load. See docs/extraction-quality.md.
+per field; every metric overall and per language group. Both extractors run on the same
+pages in the same process, interleaved, so the speed figures share the machine's load.
+See docs/extraction-quality.md.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import gzip
 import json
 import logging
+import re
 import statistics
 import sys
 import time
@@ -29,10 +34,22 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.corpus import CORPUS as DEFAULT_CORPUS  # noqa: E402
 from pipelines.extraction import ExtractionError, extract_page  # noqa: E402
+from pipelines.extraction.language import detect_language  # noqa: E402
 from pipelines.extraction.normalize import words  # noqa: E402
 
-_MARK_START = "<!-- results:start -->"
-_MARK_END = "<!-- results:end -->"
+# Language groups, in report order; a language not listed is "Indic and other".
+GROUPS = ("English", "Other Latin-script European", "Cyrillic", "CJK", "Indic and other")
+_GROUP_OF = {
+    "en": "English",
+    **dict.fromkeys(
+        ("de", "fr", "es", "it", "pt", "nl", "nb", "nn", "no", "sv", "da", "fi", "is", "pl",
+         "cs", "sk", "sl", "hr", "bs", "hu", "ro", "tr", "et", "lv", "lt", "ca", "gl", "eu",
+         "ga", "cy", "lb", "mt", "sq"),
+        "Other Latin-script European"),
+    **dict.fromkeys(("ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "mn"), "Cyrillic"),
+    **dict.fromkeys(("zh", "ja", "ko"), "CJK"),
+}
+_HTML_LANG = re.compile(rb"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})\b", re.I)
 
 
 @dataclass
@@ -48,6 +65,7 @@ class Page:
     main_content: str | None
     with_snippets: list[str]
     without_snippets: list[str]
+    group: str = "Indic and other"
 
 
 @dataclass
@@ -60,23 +78,55 @@ class Output:
     date: str | None = None  # ISO date or timestamp; its first 10 characters are the day
 
 
+def language_group(body: bytes, truth_text: str | None) -> str:
+    """The page's group from its declared ``<html lang>``, else from the language
+    identified in its ground-truth text (not from our output, which is being scored)."""
+    declared = _HTML_LANG.search(body[:20000])
+    code = declared.group(1).decode().lower() if declared else detect_language(truth_text or "")
+    return _GROUP_OF.get(code or "", "Indic and other")
+
+
+def _wcxb_page(corpus: Path, path: Path, record: dict) -> Page:
+    truth = record.get("ground_truth", {})
+    body = gzip.decompress((corpus / "html" / f"{path.stem}.html.gz").read_bytes())
+    return Page(
+        page_id=path.stem,
+        url=record.get("url") or "",
+        body=body,
+        title=truth.get("title"),
+        author=truth.get("author"),
+        date=truth.get("publish_date"),
+        main_content=truth.get("main_content"),
+        with_snippets=truth.get("with") or [],
+        without_snippets=truth.get("without") or [],
+        group=language_group(body, truth.get("main_content")),
+    )
+
+
+def _fundus_page(corpus: Path, path: Path, record: dict) -> Page:
+    """A Fundus fixture: its parser's output is the ground truth (no snippets)."""
+    body = gzip.decompress((corpus / record["html"]).read_bytes())
+    return Page(
+        page_id=path.stem,
+        url=record.get("url") or "",
+        body=body,
+        title=record.get("title"),
+        author=", ".join(record.get("authors") or []) or None,
+        date=record.get("publishing_date"),
+        main_content=record.get("body_text"),
+        with_snippets=[],
+        without_snippets=[],
+        group=language_group(body, record.get("body_text")),
+    )
+
+
 def load_pages(corpus: Path, limit: int | None = None) -> list[Page]:
-    """Corpus pages in id order (``limit`` takes the first pages)."""
+    """Corpus pages in file order (``limit`` takes the first pages), either layout."""
     pages = []
     for path in sorted((corpus / "ground-truth").glob("*.json"))[:limit]:
         record = json.loads(path.read_text(encoding="utf-8"))
-        truth = record.get("ground_truth", {})
-        pages.append(Page(
-            page_id=path.stem,
-            url=record.get("url") or "",
-            body=gzip.decompress((corpus / "html" / f"{path.stem}.html.gz").read_bytes()),
-            title=truth.get("title"),
-            author=truth.get("author"),
-            date=truth.get("publish_date"),
-            main_content=truth.get("main_content"),
-            with_snippets=truth.get("with") or [],
-            without_snippets=truth.get("without") or [],
-        ))
+        read = _fundus_page if "body_text" in record else _wcxb_page
+        pages.append(read(corpus, path, record))
     return pages
 
 
@@ -174,6 +224,7 @@ class Tally:
 
     def add(self, page: Page, out: Output, seconds: float) -> None:
         c = self.counts
+        c["pages"] += 1
         self.seconds.append(seconds)
         if page.main_content is not None:
             p, r = text_precision_recall(out.text, page.main_content)
@@ -201,32 +252,43 @@ class Tally:
         c["without"] += len(page.without_snippets)
         c["without_ok"] += sum(not snippet_found(s, text_words) for s in page.without_snippets)
 
-    def summary(self, pages: int) -> dict[str, float]:
+    def summary(self) -> dict[str, float | None]:
+        """Every metric; None where the pages give nothing to measure it on."""
         c = self.counts
-        p, r = statistics.fmean(self.precision), statistics.fmean(self.recall)
+        p = statistics.fmean(self.precision) if self.precision else None
+        r = statistics.fmean(self.recall) if self.recall else None
         return {
             "precision": p,
             "recall": r,
-            "f1": 2 * p * r / (p + r) if p + r else 0.0,
-            "title_exact": c["title_exact"] / c["titles"],
-            "title_loose": c["title_loose"] / c["titles"],
-            "date_ok": c["date_ok"] / c["dates"],
+            "f1": (2 * p * r / (p + r) if p + r else 0.0) if p is not None else None,
+            "title_exact": _ratio(c["title_exact"], c["titles"]),
+            "title_loose": _ratio(c["title_loose"], c["titles"]),
+            "date_ok": _ratio(c["date_ok"], c["dates"]),
             "date_missing": c["date_missing"],
             "date_spurious": c["date_spurious"],
-            "date_pages_without": pages - c["dates"],
-            "author_ok": c["author_ok"] / c["authors"],
+            "date_pages_without": c["pages"] - c["dates"],
+            "author_ok": _ratio(c["author_ok"], c["authors"]),
             "author_missing": c["author_missing"],
             "author_spurious": c["author_spurious"],
-            "author_pages_without": pages - c["authors"],
-            "with_ok": c["with_ok"] / c["with"],
-            "without_ok": c["without_ok"] / c["without"],
+            "author_pages_without": c["pages"] - c["authors"],
+            "with_ok": _ratio(c["with_ok"], c["with"]),
+            "without_ok": _ratio(c["without_ok"], c["without"]),
             "pages_per_s": 1 / statistics.median(self.seconds),
             "total_s": sum(self.seconds),
         }
 
 
-def score(pages: list[Page], warmup: int = 10) -> dict[str, dict[str, float]]:
-    """Run every extractor on every page (interleaved) and summarise.
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+ALL = "All pages"
+Results = dict[str, dict[str, float | None]]  # extractor name -> metric -> value
+
+
+def score(pages: list[Page], warmup: int = 10) -> dict[str, tuple[int, Results]]:
+    """Run every extractor on every page (interleaved) and summarise, for all pages and
+    for each language group present: group -> (pages, results).
 
     The first ``warmup`` pages run once untimed: the first calls compile date-parsing
     regexes and load the language model, which is not the steady state of a crawl.
@@ -234,13 +296,20 @@ def score(pages: list[Page], warmup: int = 10) -> dict[str, dict[str, float]]:
     for page in pages[:warmup]:
         for run in EXTRACTORS.values():
             run(page)
-    tallies = {name: Tally() for name in EXTRACTORS}
+    groups = [ALL, *(g for g in GROUPS if any(p.group == g for p in pages))]
+    tallies = {group: {name: Tally() for name in EXTRACTORS} for group in groups}
     for page in pages:
         for name, run in EXTRACTORS.items():
             start = time.perf_counter()
             out = run(page)
-            tallies[name].add(page, out, time.perf_counter() - start)
-    return {name: tally.summary(len(pages)) for name, tally in tallies.items()}
+            seconds = time.perf_counter() - start
+            for group in (ALL, page.group):
+                tallies[group][name].add(page, out, seconds)
+    return {
+        group: (next(iter(by_name.values())).counts["pages"],
+                {name: tally.summary() for name, tally in by_name.items()})
+        for group, by_name in tallies.items()
+    }
 
 
 # --------------------------------------------------------------------------- report
@@ -262,40 +331,58 @@ ROWS = (
     ("Pages/s (1 / median time per page)", "pages_per_s", "{:.1f}"),
     ("Total seconds", "total_s", "{:.1f}"),
 )
+SPEED_KEYS = ("pages_per_s", "total_s")  # overall only: a group's pages are too few
 
 
-def markdown_table(results: dict[str, dict[str, float]], pages: int) -> str:
+def markdown_table(results: Results, label: str, pages: int, speed: bool = True) -> str:
+    """One column per extractor; a row no page can measure (snippets on a corpus
+    without them) is left out, "–" marks a value that one group cannot measure."""
     names = list(results)
-    lines = [f"| Metric ({pages} pages) | " + " | ".join(names) + " |",
+    lines = [f"| {label} ({pages} pages) | " + " | ".join(names) + " |",
              "|---" * (len(names) + 1) + "|"]
-    for label, key, template in ROWS:
+    for row_label, key, template in ROWS:
+        if (not speed and key in SPEED_KEYS) or all(results[n][key] is None for n in names):
+            continue
         cells = []
         for name in names:
             value = results[name][key]
             without_key = key.replace("spurious", "pages_without")
-            cells.append(template.format(
+            cells.append("–" if value is None else template.format(
                 int(value) if template.startswith("{:d}") else value,
-                pages_without=int(results[name].get(without_key, 0)),
+                pages_without=int(results[name].get(without_key) or 0),
             ))
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {row_label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def write_table(path: Path, table: str) -> None:
-    """Replace the results block of an existing report, or write the table alone."""
-    block = f"{_MARK_START}\n{table}\n{_MARK_END}"
-    if path.exists() and _MARK_START in (text := path.read_text(encoding="utf-8")):
-        head, rest = text.split(_MARK_START, 1)
-        tail = rest.split(_MARK_END, 1)[1] if _MARK_END in rest else ""
+def report(scores: dict[str, tuple[int, Results]]) -> str:
+    """The overall table (with speed), then one table per language group."""
+    tables = []
+    for group, (pages, results) in scores.items():
+        tables.append(markdown_table(results, group, pages, speed=group == ALL))
+    if len(tables) == 2:  # one group: its table would repeat the overall one
+        return f"{tables[0]}\n\nEvery page is in one language group: {list(scores)[1]}."
+    return "\n\n".join(tables)
+
+
+def write_table(path: Path, table: str, corpus_name: str) -> None:
+    """Replace this corpus's results block of the report (added at its end if missing)."""
+    start, end = f"<!-- results:{corpus_name}:start -->", f"<!-- results:{corpus_name}:end -->"
+    block = f"{start}\n{table}\n{end}"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if start in text:
+        head, rest = text.split(start, 1)
+        tail = rest.split(end, 1)[1] if end in rest else ""
         path.write_text(head + block + tail, encoding="utf-8")
     else:
-        path.write_text(block + "\n", encoding="utf-8")
+        path.write_text(f"{text.rstrip()}\n\n{block}\n".lstrip(), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--out", type=Path, help="markdown report whose table to update")
+    parser.add_argument("--out", type=Path,
+                        help="markdown report whose block for this corpus to update")
     parser.add_argument("--limit", type=int, help="score only the first N pages")
     args = parser.parse_args(argv)
     if not (args.corpus / "ground-truth").is_dir():
@@ -303,10 +390,10 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("trafilatura", "htmldate"):  # "discarding data" per page without text
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     pages = load_pages(args.corpus, args.limit)
-    table = markdown_table(score(pages), len(pages))
+    table = report(score(pages))
     print(table)
     if args.out:
-        write_table(args.out, table)
+        write_table(args.out, table, args.corpus.resolve().name)
     return 0
 
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import htmldate.extractors
 import pytest
+from trafilatura.utils import load_html
 
 from pipelines.extraction import ExtractionError, extract_page
+from pipelines.extraction.body import article_text, trim_edges
 from pipelines.extraction.html_page import EXTRACTOR, extract_html
 from pipelines.extraction.language import DEFAULT_LANGUAGES
 from pipelines.extraction.metadata import clean_authors, strip_site
@@ -109,9 +111,9 @@ def test_person_preferred_to_organization_and_graph_reference_resolved() -> None
 
 def test_organization_author_only_as_last_resort() -> None:
     html = page(ld({"@type": "NewsArticle", "headline": "Bus routes",
-                    "author": {"@type": "Organization", "name": "Example Wire Service"}}))
+                    "author": {"@type": "Organization", "name": "Example Transit Authority"}}))
     result = extract_html(html, URL)
-    assert result.authors == ["Example Wire Service"]
+    assert result.authors == ["Example Transit Authority"]
     assert result.provenance["authors"] == "publisher"
 
 
@@ -247,6 +249,31 @@ def test_extract_page_on_bytes_sets_extractor_and_paragraphs() -> None:
     assert "Home" not in result.text.split("\n\n")[0]
 
 
+def test_headline_repeated_as_first_paragraph_is_not_article_text() -> None:
+    """The <h1> trafilatura keeps as the text's first block is the title, stored apart."""
+    html = page("<title>Council approves bus routes</title>",
+                "<h1>Council approves bus routes</h1>")
+    tree = load_html(html)
+    assert article_text(tree, URL).startswith("Council approves bus routes\n\n")
+    result = extract_html(html, URL)
+    assert result.title == "Council approves bus routes"
+    assert result.text.startswith("Paragraph 1 of the story")
+
+
+def test_links_and_copyright_at_the_edges_of_the_text_are_trimmed_inner_ones_kept() -> None:
+    """A breadcrumb, a related-stories list or a copyright line trafilatura keeps at the
+    start or end of the text is not article text; a list of links inside it may be the
+    article's own, and a sentence about copyright inside it is article text."""
+    tree = load_html(
+        '<html><body><a href="/">Home</a> <a href="/city/">City news</a> <a href="/map">Map of '
+        'the stops</a> <a href="/fares">Bus fares rise again</a> <p>text</p></body></html>')
+    blocks = ["- Home", "- City news", "The council approved the routes.", "- Map of the stops",
+              "The map is © the city, all rights reserved.", "Residents welcomed them.",
+              "- Bus fares rise again", "Copyright © 2025 The Daily Example."]
+    assert trim_edges(blocks, tree) == blocks[2:6]
+    assert trim_edges(["- Home", "- City news"], tree) == ["- Home", "- City news"]
+
+
 # --------------------------------------------------------------------------- real pages
 
 
@@ -274,6 +301,29 @@ def test_corpus_quality_not_below_trafilatura(wcxb_corpus: Path) -> None:
         )
     assert scores["ours"][0] >= scores["trafilatura"][0]
     assert scores["ours"][1] > scores["trafilatura"][1]
+
+
+def test_scorer_reads_the_fundus_layout_and_groups_pages_by_language(tmp_path: Path) -> None:
+    """benchmarks/score_extraction.py: Fundus records (authors list, body_text, html
+    path) load as pages, grouped by <html lang>, else by the ground truth's language."""
+    import gzip
+
+    from benchmarks.score_extraction import load_pages
+
+    (tmp_path / "ground-truth").mkdir()
+    (tmp_path / "html").mkdir()
+    bodies = {"de__A": page(html_attrs='lang="de-DE"'), "jp__B": page(html_attrs="")}
+    for name, html in bodies.items():
+        (tmp_path / "html" / f"{name}.html.gz").write_bytes(gzip.compress(html.encode()))
+        (tmp_path / "ground-truth" / f"{name}.json").write_text(json.dumps({
+            "url": URL, "html": f"html/{name}.html.gz", "title": "T", "authors": ["A B", "C D"],
+            "publishing_date": "2024-01-02 03:04:05+00:00",
+            "body_text": "日本語の記事の本文です。東京で会議が開かれました。" * 5,
+        }), encoding="utf-8")
+    german, japanese = load_pages(tmp_path)
+    assert (german.group, japanese.group) == ("Other Latin-script European", "CJK")
+    assert german.author == "A B, C D" and german.date.startswith("2024-01-02")
+    assert german.main_content.startswith("日本語") and german.with_snippets == []
 
 
 def test_htmldates_last_resort_reads_dates_in_the_archive_languages() -> None:
@@ -353,3 +403,108 @@ def test_control_characters_never_reach_the_archive() -> None:
     for value in (result.text, result.title, result.description, *result.authors):
         assert not any((ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F
                        for c in value)
+
+
+# --------------------------------------------------------------------------- bylines
+
+
+@pytest.mark.parametrize(("author", "agency"), [
+    ("PTI", "PTI"), ("RT News", "RT News"), ("Web Desk", None), ("Agencies", "Agencies"),
+    ("dpa", "DPA"),  # lower case: no name, still the wire's credit
+])
+def test_agency_feed_or_desk_credit_is_no_author(author: str, agency: str | None) -> None:
+    """A stated credit that names no person stops the search: no layout guess either."""
+    html = page(ld({"@type": "NewsArticle", "headline": "Bus routes", "author": author}),
+                body_top="<div class='author-box'><p>Priya Shah</p></div>")
+    result = extract_html(html, URL)
+    assert result.authors == []
+    assert result.agency == agency
+    assert "authors" not in result.provenance
+
+
+def test_the_outlet_s_own_newsroom_is_no_wire_agency() -> None:
+    html = page('<meta property="og:site_name" content="Clemson News">'
+                + ld({"@type": "NewsArticle", "headline": "Bus routes", "author": "Clemson News"}))
+    result = extract_html(html, URL)
+    assert result.authors == []
+    assert result.agency is None
+
+
+@pytest.mark.parametrize(("body_top", "authors"), [
+    # a bare label, the name in the next element, a bio after it
+    ("<div><h4>Written by</h4><div>Jane Doe</div><p>Jane Doe has covered city hall for a "
+     "decade and writes about transport, housing and the budget of the old town.</p></div>",
+     ["Jane Doe"]),
+    ("<p>Von <a href='/autor/as'>Anna Schmidt</a></p>", ["Anna Schmidt"]),
+    ("<p>Par Jean Dupont</p>", ["Jean Dupont"]),
+    ("<p class='meta'>राम कुमार द्वारा | अपडेटेड: 19 जून 2024</p>", ["राम कुमार"]),
+    ("<div>Author</div><p>Lisa D. Ellis</p>", ["Lisa D. Ellis"]),
+    ("<p>by: Ziyi Xu, Dec 17, 2025</p>", ["Ziyi Xu"]),
+    ("<div>By <a>Chris Doe</a> ⋅ Founder and Editor ⋅ Updated May 6, 2025</div>",
+     ["Chris Doe"]),
+    ("<p>Von Montag an gilt die neue Regel für alle Busse</p>", []),
+])
+def test_visible_byline_shapes(body_top: str, authors: list[str]) -> None:
+    assert extract_html(page(body_top=body_top), URL).authors == authors
+
+
+def test_author_element_after_a_label_that_is_no_name() -> None:
+    """trafilatura's first author element is a "View more posts" link; the next is the
+    byline."""
+    html = page(body_top="<div class='author-link'><a>View more posts</a></div>"
+                         "<span class='author vcard'><a class='url fn n'>Damien Walter</a></span>")
+    result = extract_html(html, URL)
+    assert result.authors == ["Damien Walter"]
+    assert result.provenance["authors"] == "trafilatura"
+
+
+def test_signature_closing_the_article_beats_the_site_name() -> None:
+    html = page(ld({"@type": "NewsArticle", "headline": "Bus routes",
+                    "author": {"@type": "Organization", "name": "Daily Example"}}),
+                body_top="").replace("</article>", "<p><strong>Lê Phương</strong></p></article>")
+    result = extract_html(html, URL)
+    assert result.authors == ["Lê Phương"]
+    assert result.provenance["authors"] == "closing-line"
+
+
+# --------------------------------------------------------------------------- headline shapes
+
+
+def test_h1_kicker_styled_apart_takes_the_stated_punctuation() -> None:
+    html = page('<meta property="og:title" content="Ahrtal flood: Two resign - many questions">',
+                body_top="<h1><span>Ahrtal flood</span><span>Two resign - many questions</span>"
+                         "</h1>")
+    assert extract_html(html, URL).title == "Ahrtal flood: Two resign - many questions"
+
+
+def test_h1_pieces_join_without_space_before_closing_punctuation() -> None:
+    html = page(body_top="<h1><span>Buses are back</span><span>:</span> council relents</h1>")
+    assert extract_html(html, URL).title == "Buses are back: council relents"
+
+
+def test_h1_quote_style_is_kept_over_a_stated_variant() -> None:
+    html = page('<meta property="og:title" content="Council\'s bus routes approved">',
+                body_top="<h1>Council’s bus routes approved</h1>")
+    assert extract_html(html, URL).title == "Council’s bus routes approved"
+
+
+def test_hindi_updated_date_is_not_the_publication_date() -> None:
+    html = page(body_top='<p class="date">अपडेटेड: 20 जून 2024</p>'
+                         '<span class="publish-date">प्रकाशित: 19 जून 2024</span>',
+                html_attrs='lang="hi"')
+    result = extract_html(html, "https://hindi.example.in/news/1")
+    assert result.published_at == "2024-06-19T00:00:00+05:30"
+
+
+@pytest.mark.parametrize(("body_top", "published"), [
+    ("<h5>January 23, 2025 8:15 PM</h5><h1>Council approves bus routes</h1>",
+     "2025-01-23T20:15:00+05:30"),
+    ("<h1>नगर परिषद ने बस मार्गों को मंजूरी दी</h1><p>19 जून 2024, 10:30 AM</p>",
+     "2024-06-19T10:30:00+05:30"),
+    ("<h1>Council approves bus routes</h1><p>अपडेटेड: 20 जून 2024</p>", None),
+])
+def test_date_line_beside_the_headline(body_top: str, published: str | None) -> None:
+    result = extract_html(page(body_top=body_top), "https://hindi.example.in/news/1")
+    assert result.published_at == published
+    assert result.provenance.get("published_at") == ("page-text" if published else None)
+

@@ -8,7 +8,7 @@ import pytest
 from trafilatura.metadata import extract_author as trafilatura_extract_author
 from trafilatura.utils import load_html
 
-from pipelines.extraction.trafilatura_author import extract_author
+from pipelines.extraction.trafilatura_author import author_guesses, extract_author
 
 
 def page(body: str) -> str:
@@ -36,6 +36,14 @@ def test_author_rules(body: str, expected: str | None) -> None:
     tree = load_html(page(body))
     assert extract_author(tree) == expected
     assert trafilatura_extract_author(tree) == expected
+
+
+def test_later_guesses_follow_trafilatura_s_first_in_rule_order() -> None:
+    """trafilatura stops at a "View more posts" link; the guesses go on to the byline."""
+    tree = load_html(page('<div class="author-link"><a>View more posts</a></div>'
+                          '<p><span class="author vcard">Damien Walter</span></p>'))
+    assert list(author_guesses(tree)) == ["View more posts", "Damien Walter"]
+    assert extract_author(tree) == trafilatura_extract_author(tree) == "View more posts"
 
 
 def test_same_author_as_trafilatura_on_every_corpus_page(wcxb_corpus: Path) -> None:

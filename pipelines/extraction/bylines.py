@@ -29,13 +29,35 @@ AGENCIES: dict[str, tuple[str, ...]] = {
     "AFP": ("AFP", "एएफपी", "Agence France-Presse"),
     "AP": ("AP", "Associated Press", "एपी"),
     "Xinhua": ("Xinhua", "शिन्हुआ"),
+    "DPA": ("dpa", "Deutsche Presse-Agentur"),
+    "EFE": ("EFE",),
+    "ANSA": ("ANSA",),
+    "Kyodo": ("Kyodo", "Kyodo News"),
+    "Yonhap": ("Yonhap",),
+    # An unnamed wire: "Agencies", "एजेंसी", "Agenturen", "Agencias".
+    "Agencies": ("Agencies", "Agency", "एजेंसी", "एजेंसियां", "एजेंसियों", "Agenturen",
+                 "Agencias", "Agences", "Agenzie", "Agências"),
 }
-# Labels before a person's name; Hindi ones need a colon or dash, being ordinary words.
-BY_PREFIX = regex.compile(
-    r"^(?:(?:written|reported|reporting|story|posted)\s+by|by|(?:लेखक|रिपोर्ट|रिपोर्टर)\s*[:：\-–])"
-    r"\s*[:：]?\s+(?P<rest>.+)$",
-    regex.IGNORECASE,
+# Words that make a credit a feed, desk or organisation, never a person ("RT News",
+# "Web Desk", "News Bureau"). A desk is the outlet's own staff, not a wire agency.
+# "Agency" alone is not one: "Thrive Agency" is a business that writes its own posts.
+FEED_WORDS = frozenset({"news", "feed", "feeds", "wire", "wires", "agencies", "एजेंसी",
+                        "न्यूज़", "न्यूज"})
+DESK_WORDS = frozenset({"desk", "bureau", "newsroom", "डेस्क", "ब्यूरो"})
+# Labels before a person's name, in the archive's languages: "By", "Written by",
+# "Von", "Par", "Por", "Di", "Door", "Av", "Oleh", "Author:", "द्वारा"; the Hindi
+# nouns need a colon or dash, being ordinary words. Whatever follows must be names
+# only (:func:`_credits`), which keeps sentences ("Von Montag an ...") out.
+BYLINE_LABEL = (
+    r"(?:(?:written|reported|reporting|story|posted|article|words|text)\s+by|by|von|par|por"
+    r"|di|door|av|af|oleh|द्वारा"
+    r"|(?:authors?|autor(?:es|in|a)?|auteurs?|autore|auteur\(e\)|contributors?|автор|yazar)"
+    r"(?=\s*[:：]|\s+\p{Lu}|\s*$)"
+    r"|(?:लेखक|रिपोर्ट|रिपोर्टर)\s*[:：\-–])"
 )
+BY_PREFIX = regex.compile(rf"^{BYLINE_LABEL}\s*[:：]?\s+(?P<rest>.+)$", regex.IGNORECASE)
+# "राम कुमार द्वारा": Hindi puts the postposition after the name.
+BY_SUFFIX = regex.compile(r"^(?P<rest>.+?)\s+द्वारा\s*$")
 CREDIT_PREFIX = regex.compile(
     r"^(?:credits?\s*(?:by|:)|courtesy\s*(?:of|:)|सौजन्य\s*[:：\-–]|साभार\s*[:：\-–]?)"
     r"\s*(?P<rest>.+)$",
@@ -64,9 +86,15 @@ PLACEHOLDER_AUTHORS = frozenset({
     "admin", "administrator", "root", "webmaster", "guest", "user", "author", "editor",
     "unknown", "anonymous", "wordpress", "एडमिन",
 })
+# Words of link labels and headings that look like names when capitalised ("More
+# About Me", "View All Posts", "The Team"): a person's name has none of them.
+LABEL_WORDS = frozenset({
+    "about", "more", "me", "my", "our", "us", "the", "view", "read", "all", "posts",
+    "follow", "contact", "see", "latest", "articles", "stories", "share", "subscribe",
+})
 NAME_PARTICLES = frozenset({"de", "da", "di", "del", "van", "von", "der", "bin", "al", "la", "le"})
 
-_SEGMENT_SPLIT = regex.compile(r"\s*[|•·]\s*")
+_SEGMENT_SPLIT = regex.compile(r"\s*[|•·⋅‧]\s*")
 # The names end at a date label ("By Jane Doe Published: ...") or an editor credit.
 _NAMES_END = regex.compile(
     r"(?:\s+(?:published|updated|posted|प्रकाशित|अपडेट)(?!\p{L})|;\s*editing\s+by).*$",
@@ -105,12 +133,33 @@ def agency_name(text: str) -> str | None:
     return _AGENCY_BY_ALIAS.get(_fold(token))
 
 
+def is_organisation(text: str) -> bool:
+    """An agency, feed or desk credit ("PTI", "RT News", "Web Desk"): never a person."""
+    words = {_fold(t) for t in text.split()}
+    return bool(agency_name(text)) or not words.isdisjoint(FEED_WORDS | DESK_WORDS)
+
+
+def credited_source(text: str) -> str | None:
+    """The wire agency or feed a non-person credit names, as stored in ``agency``:
+    the canonical agency, or the feed as printed ("RT News"); None for a desk, which
+    is the outlet's own staff, or for anything else."""
+    if agency := agency_name(text):
+        return agency
+    words = {_fold(t) for t in text.split()}
+    if words.isdisjoint(FEED_WORDS) or not words.isdisjoint(DESK_WORDS) or len(text) > 40:
+        return None
+    return text.strip(_WRAPPING)
+
+
 def is_person_name(text: str) -> bool:
-    """A plausible printed name: 2-5 name-shaped words, not a CMS placeholder."""
+    """A plausible printed name: 2-5 name-shaped words, not a CMS placeholder or a feed."""
     tokens = text.split()
     if not 2 <= len(tokens) <= 5 or len(text) > 50:
         return False
-    if any(_fold(t) in PLACEHOLDER_AUTHORS for t in tokens):  # "Site Admin", "Guest Author"
+    folded = {_fold(t) for t in tokens}
+    if not folded.isdisjoint(PLACEHOLDER_AUTHORS | LABEL_WORDS):  # "Site Admin", "More About Me"
+        return False
+    if is_organisation(text):
         return False
     if not all(_NAME_TOKEN.match(t) for t in tokens):
         return False
@@ -119,13 +168,25 @@ def is_person_name(text: str) -> bool:
     return all(t[0].isupper() for t in latin)
 
 
+def _before_date(items: list[str]) -> list[str]:
+    """The items before a date that closes the list ("Jane Doe, Dec 17, 2025")."""
+    for end in range(len(items) - 1, 0, -1):
+        if find_date(", ".join(items[end:])) is not None:
+            return items[:end]
+    return items
+
+
 def _credits(names: str) -> Byline | None:
-    """People and agency in a list of names ("Jane Doe, Raj Mehta and PTI"); None when
-    any item is not a name, as in "By Friday, the council had voted"."""
+    """People and agency in a list of names ("Jane Doe, Raj Mehta and PTI"), up to a
+    closing date; None when any item is not a name, as in "By Friday, the council had
+    voted". A desk ("Web Desk") is neither person nor agency: it is skipped."""
+    items = [i for i in _NAME_SPLIT.split(names.strip(_WRAPPING)) if i]
+    if not all(map(is_person_name, items)):
+        items = _before_date(items)
     byline = Byline()
-    for name in filter(None, _NAME_SPLIT.split(names.strip(_WRAPPING))):
-        if agency := agency_name(name):
-            byline.agency = byline.agency or agency
+    for name in items:
+        if is_organisation(name):
+            byline.agency = byline.agency or credited_source(name)
         elif is_person_name(name):
             byline.authors.append(name)
         else:
@@ -138,7 +199,8 @@ def _is_dated(segment: str) -> bool:
 
 
 def _by_line(line: str) -> Byline | None:
-    match = BY_PREFIX.match(line)
+    first, *_ = _SEGMENT_SPLIT.split(line)
+    match = BY_PREFIX.match(line) or BY_SUFFIX.match(first)
     if not match:
         return None
     names, *rest = _SEGMENT_SPLIT.split(match["rest"])
@@ -172,9 +234,10 @@ def parse_byline(line: str) -> Byline | None:
     if agency := agency_name(line):
         return Byline(agency=agency, source="agency-line")
     if credit := CREDIT_PREFIX.match(line):
-        byline = _credits(credit["rest"])
-        if byline:
-            byline.source = "credit-line"
+        # "Credit by RT News" names the feed the copy came from, "Credit: Jane Doe"
+        # a photographer: neither is the writer, so only a feed or agency is kept.
+        source = credited_source(credit["rest"])
+        byline = Byline(agency=source, source="credit-line") if source else None
     else:
         byline = _by_line(line) or _pipe_line(line)
     if byline is None or not (byline.authors or byline.agency):
@@ -232,6 +295,14 @@ def find_agency(lines: list[str]) -> tuple[str, str] | None:
         if line.strip() and (found := _line_agency(line)):
             return found
     return None
+
+
+def closing_name(paragraphs: list[str]) -> str | None:
+    """A reporter's name printed alone as the article's last paragraph ("Lê Phương",
+    "(राम कुमार)"), as many news sites sign their copy; None otherwise."""
+    last = paragraphs[-1].strip(_WRAPPING) if paragraphs else ""
+    # two or three words: a longer capitalised line is a slogan ("Follow Us On ...")
+    return last if len(last.split()) <= 3 and is_person_name(last) else None
 
 
 def detect_agency(text: str) -> str | None:

@@ -75,6 +75,14 @@ _STATED_DATE = regex.compile(
     regex.IGNORECASE,
 )
 _SHORT_OFFSET = regex.compile(r"([+-])(\d{1,2}):?(\d{2})$")
+# A line that states when the page was last changed, not first published
+# ("Updated ...", "अपडेटेड ...", "Aktualisiert ..."): never the publication date.
+UPDATED_LABEL = regex.compile(
+    r"^\s*(?:(?:last\s+)?(?:updated|modified|edited)|अपडेट|संशोधित|aktualisiert"
+    r"|mis\s+à\s+jour|actualizado|atualizado|aggiornato|bijgewerkt|oppdatert|opdateret"
+    r"|uppdaterad)",
+    regex.IGNORECASE,
+)
 
 
 def to_iso(value: datetime, default_tz: tzinfo | None = None) -> str | None:

@@ -9,7 +9,9 @@ when the page states no date or author.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from datetime import UTC, tzinfo
 from urllib.parse import urlsplit
 
@@ -22,36 +24,34 @@ from lxml import etree
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
 from trafilatura.utils import HTML_PARSER, load_html
 
-from pipelines.extraction import Extracted, ExtractionError
+from pipelines.extraction import Extracted, ExtractionError, bylines
 from pipelines.extraction import metadata as md
-from pipelines.extraction.dates import IST, parse_date
+from pipelines.extraction.body import article_text
+from pipelines.extraction.dates import IST, UPDATED_LABEL, parse_date
 from pipelines.extraction.language import DEFAULT_LANGUAGES, detect_language
-from pipelines.extraction.normalize import clean_text
-from pipelines.extraction.trafilatura_author import extract_author
+from pipelines.extraction.trafilatura_author import author_guesses
 
-try:  # bylines.py is written separately; without it, no visible bylines or agency
-    from pipelines.extraction import bylines
-except ImportError:  # pragma: no cover - depends on the other module being present
-    bylines = None
-
-EXTRACTOR = f"trafilatura/{trafilatura.__version__}+html/1"
-# favor_recall measured best on the article corpus (docs/extraction-quality.md);
-# comments are not article text.
-TRAFILATURA_OPTIONS = {"favor_recall": True, "include_comments": False, "include_tables": True}
+EXTRACTOR = f"trafilatura/{trafilatura.__version__}+html/2"
 LATIN_SCRIPT_LANGUAGES = frozenset({"en", "fr", "de", "es", "it", "pt", "nl", "id", "ms", "sw"})
 INDIAN_LANGUAGES = frozenset({"hi", "ur", "bn", "pa", "gu", "mr", "ta", "te", "kn", "ml", "or"})
-_TABLE_RULE = re.compile(r"^[|\-: ]+$")
+# trafilatura's author elements (and author boxes) tried, in page order: the first is
+# often a label ("View more posts") with the author's name next.
+AUTHOR_GUESSES = 3
 _LETTER = regex.compile(r"\p{L}")  # what str.isalpha() accepts, found in C
 _LATIN_LETTER = regex.compile(r"[\p{L}&&\x00-\u024F]", regex.V1)  # Latin to Extended-B
-_BYLINE_START = re.compile(
-    r"^(?:(?:written|posted|reported|story)\s+)?by\b|^(?:लेखक|रिपोर्ट|रिपोर्टर)\s*[:：\-–]", re.I
+_BYLINE_START = regex.compile(  # "By ...", or "राम कुमार द्वारा" (the name first)
+    rf"^{bylines.BYLINE_LABEL}(?![\p{{L}}\p{{M}}])|^[^|]{{2,40}}\sद्वारा(?![\p{{L}}\p{{M}}])",
+    regex.I,
 )
+# A label alone ("Written by", "Von", "Author:"): the name is in the next element.
+_BARE_LABEL = regex.compile(rf"^{bylines.BYLINE_LABEL}\s*[:：]?$", regex.I)
 _BYLINE_TAGS = ("p", "span", "div", "a", "li", "address", "small", "strong", "em",
-                "h4", "h5", "h6", "td", "header")
+                "h2", "h3", "h4", "h5", "h6", "td", "header")  # h2/h3: author-box titles
+_AUTHOR_CLASS = re.compile(r"author(?!ity)|byline", re.I)
+_NAME_TAGS = ("h2", "h3", "h4", "h5", "strong", "b", "a", "span", "p", "div")
 _DATE_TAGS = ("time", "span", "div", "p", "li", "small", "abbr")
 _DATE_CLASS = re.compile(r"date|publish|posted|time", re.I)
 _MODIFIED_CLASS = re.compile(r"updated|modified", re.I)  # WordPress <time class="updated">
-_UPDATED = re.compile(r"^\s*(?:last\s+)?(?:updated|modified|edited)", re.I)
 
 
 def _plain_element_classes() -> None:
@@ -73,15 +73,6 @@ def _plain_element_classes() -> None:
 _plain_element_classes()
 
 
-def article_text(tree: HtmlElement, url: str) -> str:
-    """Main text, one block per paragraph, paragraphs separated by a blank line."""
-    document = trafilatura.bare_extraction(tree, url=url or None, **TRAFILATURA_OPTIONS)
-    if document is None or not document.text:
-        return ""
-    blocks = clean_text(document.text).split("\n")
-    return "\n\n".join(b for b in blocks if b and not _TABLE_RULE.match(b))
-
-
 def _outside_article(elem: HtmlElement) -> bool:
     """In a footer, sidebar, menu or comment thread, where a "By ..." is not the byline."""
     for parent in elem.iterancestors():
@@ -93,35 +84,83 @@ def _outside_article(elem: HtmlElement) -> bool:
     return False
 
 
+def _byline_lines(elem: HtmlElement, head: str) -> Iterator[str]:
+    """The lines a byline that starts in elem may print: the element's own text, and
+    for a bare label ("Written by", "Author:") the label with its parent's text or
+    with the next element's (<span>By</span> <a>Jane Doe</a>; <h4>Written by</h4>
+    <div>Jane Doe</div><p>Jane writes about...</p>)."""
+    yield md.element_text(elem)
+    if not _BARE_LABEL.match(head):
+        return
+    if (parent := elem.getparent()) is not None:
+        yield md.element_text(parent)
+    if (following := elem.getnext()) is not None:
+        yield f"{head} {md.element_text(following)}"
+
+
 def visible_byline(tree: HtmlElement) -> list[str]:
-    """Names in the first "By Jane Doe" line of the page (bylines.parse_byline)."""
-    if bylines is None:
-        return []
+    """Names in the first "By Jane Doe" line of the page (bylines.parse_byline), in
+    the archive's languages ("Von", "Par", "द्वारा"...); agencies and desks are no
+    names."""
     for elem in tree.iter(*_BYLINE_TAGS):
         head = (elem.text or "").strip()
         if not head or len(head) > 120 or not _BYLINE_START.match(head):
             continue
-        if md.fold(head) in ("by", "by:") and elem.getparent() is not None:
-            elem = elem.getparent()  # <span>By</span> <a>Jane Doe</a>
-        line = md.element_text(elem)
-        if len(line) > 150 or _outside_article(elem):
+        if _outside_article(elem):
             continue
-        if (byline := bylines.parse_byline(line)) and byline.authors:
-            return md.clean_authors(byline.authors, strict=True)
+        for line in _byline_lines(elem, head):
+            if len(line) <= 150 and (byline := bylines.parse_byline(line)) and byline.authors:
+                return md.clean_authors(byline.authors, strict=True)
     return []
 
 
-def choose_authors(facts: md.PageFacts, tree: HtmlElement, url: str) -> md.Choice | None:
-    """Stated people first, then a visible byline, trafilatura's guess, the publisher."""
+def author_box(tree: HtmlElement) -> list[str]:
+    """The name heading an author box (class "author-box", "blog-author", "byline"...):
+    the first element inside whose whole text is a person's name ("<h4>Bence Kovács
+    </h4>" above a bio). trafilatura reads such boxes whole, and a bio is too long."""
+    for box in itertools.islice(_author_boxes(tree), AUTHOR_GUESSES):
+        for elem in box.iter(*_NAME_TAGS):
+            name = md.element_text(elem).rstrip(":")
+            if bylines.is_person_name(name) and (names := md.clean_authors([name], strict=True)):
+                return names
+    return []
+
+
+def _author_boxes(tree: HtmlElement) -> Iterator[HtmlElement]:
+    """Elements classed as an author box or byline, outside footers and comments."""
+    for elem in tree.iter("div", "section", "aside", "span", "p", "li"):
+        marks = f"{elem.get('class', '')} {elem.get('id', '')}"
+        if _AUTHOR_CLASS.search(marks) and not _outside_article(elem):
+            yield elem
+
+
+def choose_authors(
+    facts: md.PageFacts, tree: HtmlElement, url: str
+) -> tuple[md.Choice | None, list[str]]:
+    """Stated people first, then a visible byline, trafilatura's guess, the publisher;
+    and, apart, the agency, feed and desk credits given as authors ("PTI", "RT News",
+    "Web Desk"), which are no writers."""
+    credits = [md.one_line(n) for n in md.author_statements(facts) if bylines.is_organisation(n)]
+
+    def people(names: list[str]) -> list[str]:
+        credits.extend(n for n in names if bylines.is_organisation(n))
+        return [n for n in names if not bylines.is_organisation(n)]
+
     stated, publishers = md.stated_authors(facts, url)
-    if stated:
-        return stated
-    if names := visible_byline(tree):
-        return md.Choice(names, "byline")
-    if (guess := extract_author(tree)) and (
-            names := md.clean_authors(guess.split(";"), strict=True)):
-        return md.Choice(names, "trafilatura")
-    return md.Choice(publishers, "publisher") if publishers else None
+    if stated or credits:  # a page that credits only a desk or agency names no writer
+        names = people(stated.value) if stated else []
+        return (md.Choice(names, stated.source) if names else None), credits
+    if names := people(visible_byline(tree)):
+        return md.Choice(names, "byline"), credits
+    for guess in itertools.islice(author_guesses(tree), AUTHOR_GUESSES):
+        raw = [md.before_date_words(name) for name in (guess or "").split(";")]
+        if names := people(md.clean_authors(raw, strict=True)):
+            return md.Choice(names, "trafilatura"), credits
+    if names := people(author_box(tree)):
+        return md.Choice(names, "author-box"), credits
+    if names := people(list(dict.fromkeys(publishers))):
+        return md.Choice(names, "publisher"), credits
+    return None, credits
 
 
 def _script_contradicts(language: str, text: str) -> bool:
@@ -150,9 +189,24 @@ def visible_date(tree: HtmlElement, tz: tzinfo) -> str | None:
         if not _DATE_CLASS.search(marks) or _MODIFIED_CLASS.search(marks):
             continue
         line = md.element_text(elem)
-        if not line or len(line) > 80 or _UPDATED.match(line) or _outside_article(elem):
+        if not line or len(line) > 80 or UPDATED_LABEL.match(line) or _outside_article(elem):
             continue
         if value := parse_date(line, default_tz=tz):
+            return value
+    return None
+
+
+def date_beside_headline(tree: HtmlElement, tz: tzinfo) -> str | None:
+    """A short line that is only a date, printed just above or below the <h1> (a
+    "January 23, 2025" over the headline): the article's date, where it has no
+    date class for :func:`visible_date` to find."""
+    if (h1 := next(tree.iter("h1"), None)) is None:
+        return None
+    for elem in [*itertools.islice(h1.itersiblings(preceding=True), 1),
+                 *itertools.islice(h1.itersiblings(), 2)]:
+        line = md.element_text(elem)
+        if 6 <= len(line) <= 40 and not UPDATED_LABEL.match(line) and (
+                value := parse_date(line, default_tz=tz)):
             return value
     return None
 
@@ -196,6 +250,8 @@ def published_at(
             return md.Choice(value, source)
     if value := visible_date(tree, tz):
         return md.Choice(value, "page-text")
+    if value := date_beside_headline(tree, tz):
+        return md.Choice(value, "page-text")
     found = find_date(tree, url=url or None, original_date=True,
                       outputformat="%Y-%m-%dT%H:%M:%S%z")
     if found and found[4:10] != "-01-01" and (value := parse_date(found, default_tz=tz)):
@@ -218,24 +274,29 @@ def extract_html(html: str, url: str) -> Extracted:
         return choice.value
 
     title = keep("title", md.choose_headline(facts, url))
-    authors = keep("authors", choose_authors(facts, tree, url)) or []
-    text = article_text(tree, url)
+    author_choice, credits = choose_authors(facts, tree, url)
+    authors = keep("authors", author_choice) or []
+    text = article_text(tree, url, title)
     language = keep("language", md.choose_language(facts))
     if (not language or _script_contradicts(language, text)) and (
             detected := detect_language(text)):
         language = keep("language", md.Choice(detected, "langid"))
     published = keep("published_at", published_at(facts, tree, url, default_tz(language, url)))
-    agency = None
-    if bylines is not None:
-        # Wire credits sit in the byline or the first or last paragraphs; scanning
-        # only those keeps the date parsing of every line off long articles.
-        paragraphs = text.split("\n\n")
-        agency = bylines.detect_agency("\n".join([*authors, *paragraphs[:3], *paragraphs[-3:]]))
-        authors = [a for a in authors if not bylines.agency_name(a)]  # "PTI" is no writer
-        if agency:
-            provenance["agency"] = "bylines"
-        if not authors:
-            provenance.pop("authors", None)
+    # Wire credits sit in the author statements or the first or last paragraphs;
+    # scanning only those keeps the date parsing of every line off long articles.
+    paragraphs = text.split("\n\n")
+    # The outlet's own name ("Clemson News" on news.clemson.edu) is no wire.
+    sites = md.site_names(facts, url)
+    wires = (bylines.credited_source(c) for c in credits if not md.is_site_name(c, sites))
+    agency = next(filter(None, wires), None) or (
+        bylines.detect_agency("\n".join([*paragraphs[:3], *paragraphs[-3:]])))
+    if agency:
+        provenance["agency"] = "bylines"
+    # A signature under the article beats the site's name, the last resort above; a
+    # page that credits a desk or agency names no writer.
+    weak = author_choice is None or author_choice.source == "publisher"
+    if weak and not credits and (name := bylines.closing_name(paragraphs)):
+        authors = keep("authors", md.Choice([name], "closing-line"))
     return Extracted(
         text=text,
         title=title,

@@ -195,9 +195,19 @@ class PageFacts:
         return next((o for o in self.jsonld if is_article_type(o)), None)
 
 
+_CLOSING_PUNCTUATION = re.compile(r"[:;,.!?)\]]")
+
+
 def element_text(elem: HtmlElement) -> str:
-    """Text of an element on one line; adjacent inline elements do not run together."""
-    return one_line(" ".join(elem.itertext()))
+    """Text of an element on one line; adjacent inline elements do not run together,
+    and no space is added before the punctuation that closes one of them
+    ("<span>Kicker</span><span>:</span> Headline")."""
+    pieces = list(elem.itertext())
+    joined = "".join(
+        piece if not i or piece[:1].isspace() or pieces[i - 1][-1:].isspace()
+        or _CLOSING_PUNCTUATION.match(piece) else " " + piece
+        for i, piece in enumerate(pieces))
+    return one_line(joined)
 
 
 def read_facts(tree: HtmlElement) -> PageFacts:
@@ -253,7 +263,7 @@ def site_names(facts: PageFacts, url: str) -> list[str]:
     return names
 
 
-def _is_site_name(segment: str, sites: list[str]) -> bool:
+def is_site_name(segment: str, sites: list[str]) -> bool:
     """Does the segment name the site? Ignoring case and spacing: equal, part of a site
     name ("Koia" of "Drink Koia Online"), or mostly the site name ("Scratch Culinary
     Meal Prep" for scratchculinary.com; a long headline that mentions it is not)."""
@@ -276,9 +286,9 @@ def strip_site(title: str, sites: list[str]) -> str:
     if len(parts) < 2:
         return title
     seps = _TITLE_SPLIT.findall(title)
-    if _is_site_name(parts[-1], sites):
+    if is_site_name(parts[-1], sites):
         return "".join(p + s for p, s in zip(parts[:-2], seps[:-1], strict=True)) + parts[-2]
-    if _is_site_name(parts[0], sites):
+    if is_site_name(parts[0], sites):
         return title[len(parts[0]) + len(seps[0]):]
     return title
 
@@ -302,6 +312,20 @@ class Choice:
     source: str
 
 
+def _as_stated(h1: str, stated: list[tuple[str, str]]) -> Choice:
+    """The <h1> as a structured source writes it when the two have the same words but
+    the <h1> lost a separator or its case: a kicker styled apart from the headline
+    ("Ahrtal-Flut" over "Zwei Rücktritte") loses its colon in the <h1> text, and CSS
+    capitals ("BEST DRIP COFFEE MAKER") are a style, not the headline's spelling.
+    Other differences (quote style, a stray character) keep the <h1>."""
+    key, separators = alnum(h1), len(_TITLE_SPLIT.findall(h1))
+    for value, source in stated:
+        if alnum(value) == key and value != h1 and (
+                h1.isupper() or len(_TITLE_SPLIT.findall(value)) > separators):
+            return Choice(value, source)
+    return Choice(h1, "h1")
+
+
 def choose_headline(facts: PageFacts, url: str) -> Choice | None:
     """The article's own headline, picked by agreement between the page's statements.
 
@@ -321,7 +345,7 @@ def choose_headline(facts: PageFacts, url: str) -> Choice | None:
     if facts.title_tag:
         stated.append((facts.title_tag, "title"))
     h1s = [h for h in dict.fromkeys(facts.h1)
-           if 1 < len(h.split()) <= 30 and "{{" not in h and not _is_site_name(h, sites)]
+           if 1 < len(h.split()) <= 30 and "{{" not in h and not is_site_name(h, sites)]
     whole = {fold(value) for value, _ in stated}
     # A cut-off part agrees too, unless its rest is what the other sources state: then
     # the <h1> is the "Blog Name" of "Blog Name: Headline".
@@ -330,12 +354,12 @@ def choose_headline(facts: PageFacts, url: str) -> Choice | None:
     for keys in (whole, parts):
         for h1 in h1s:
             if fold(h1) in keys:
-                return Choice(h1, "h1")
+                return _as_stated(h1, stated)
     if len(h1s) == 1:
-        return Choice(h1s[0], "h1")
+        return _as_stated(h1s[0], stated)
     titles = [(strip_site(value, sites), source) for value, source in stated]
     for value, source in titles:
-        if value and not _is_site_name(value, sites):
+        if value and not is_site_name(value, sites):
             # JSON-LD headlines are often cut at 110 characters: take the full one.
             longer = (t for t, _ in titles if len(t) > len(value) and fold(t).startswith(
                 fold(value)) and not _TITLE_SPLIT.match(t, len(value)))
@@ -360,6 +384,7 @@ _MONTHS = frozenset({
     "january", "february", "march", "april", "june", "july", "august", "september",
     "october", "november", "december",
 })
+_DATE_WORDS = _MONTHS | {"updated", "published", "posted", "modified", "last"}
 # Post-nominal letters ("MD", "PhD", "E-RYT 200") that follow a name after a comma.
 _CREDENTIAL = re.compile(
     r"^(?:[A-Z][A-Za-z]?\.?){1,3}(?:[A-Z]+)?(?:[-\s]?[A-Z0-9]+)*$|^(?:Ph\.?D|M\.?Sc|B\.?Sc|Jr|Sr)\.?$"
@@ -394,6 +419,14 @@ def _is_name(name: str, strict: bool = False) -> bool:
     return not latin or any(t[0].isupper() for t in latin)
 
 
+def before_date_words(name: str) -> str:
+    """An author element's text up to a date it ran into ("Luke Kim December" ->
+    "Luke Kim", "Updated Dec" -> ""): trafilatura's guess drops the digits only."""
+    tokens = name.split()
+    cut = next((i for i, t in enumerate(tokens) if fold(t).strip(".,") in _DATE_WORDS), None)
+    return name if cut is None else " ".join(tokens[:cut])
+
+
 def clean_authors(raw: Iterable[str], strict: bool = False) -> list[str]:
     """Person names from author statements: "By" removed, split, deduplicated.
 
@@ -412,6 +445,13 @@ def clean_authors(raw: Iterable[str], strict: bool = False) -> list[str]:
                 seen.add(key)
                 names.append(name)
     return names
+
+
+def author_statements(facts: PageFacts) -> list[str]:
+    """Every author value the page states in JSON-LD and meta tags, uncleaned: a wire
+    credit ("dpa") is read from these even when it is no name."""
+    people, orgs = person_names((facts.article or {}).get("author"))
+    return [*people, *orgs, *(v for key in AUTHOR_META for v in facts.meta.get(key, ()))]
 
 
 def stated_authors(facts: PageFacts, url: str) -> tuple[Choice | None, list[str]]:
@@ -435,8 +475,8 @@ def stated_authors(facts: PageFacts, url: str) -> tuple[Choice | None, list[str]
     publishers = clean_authors(orgs)
     for raw, source in candidates:
         names = clean_authors(raw, strict=source == "rel-author")
-        publishers += [n for n in names if _is_site_name(n, sites)]
-        if names := [n for n in names if not _is_site_name(n, sites)]:
+        publishers += [n for n in names if is_site_name(n, sites)]
+        if names := [n for n in names if not is_site_name(n, sites)]:
             return Choice(names, source), publishers
     return None, publishers
 

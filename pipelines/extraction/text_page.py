@@ -37,11 +37,11 @@ from pipelines.extraction.bylines import (
     reporter_names,
     split_trailing_agency,
 )
-from pipelines.extraction.dates import IST, find_date, to_iso
+from pipelines.extraction.dates import IST, UPDATED_LABEL, find_date, to_iso
 from pipelines.extraction.language import detect_language
 from pipelines.extraction.normalize import clean_text, nfc, words
 
-EXTRACTOR = "text-page/1"
+EXTRACTOR = "text-page/2"
 
 # ---- Phrase lexicon (Hindi and English), compared after _fold() ------------------------
 # Section headings after which a page lists other stories: the article has ended.
@@ -114,7 +114,6 @@ _MENU_SPLIT = regex.compile(r"\s*\|\s*|\s+[»›>/•·]\s+")
 _CAMEL_JOIN = regex.compile(r"\p{Ll}\p{Lu}")
 _BULLET = regex.compile(r"^[•●▪◦►✓*\-–]\s*")
 _PHOTO_CREDIT = regex.compile(r"\((?:photo|image|file photo|फोटो|फाइल फोटो|तस्वीर)[^)]*\)$")
-_UPDATED = regex.compile(r"^(?:last\s+)?(?:updated|modified)|^अपडेट", regex.IGNORECASE)
 _SITE_SUFFIX = regex.compile(r"^(?P<head>.+)\s(?P<sep>[|–—-])\s+(?P<tail>[^|–—]+)$")
 _NON_LATIN_LETTER = regex.compile(r"[^\P{L}\p{Latin}]")
 _SLUG_WORD = regex.compile(r"[a-z]{3,}")
@@ -411,7 +410,8 @@ def _stated_date(zone: list[_Line], tz: tzinfo) -> tuple[str, str] | None:
         for segment in line.text.split("|"):
             value = find_date(segment)
             if value is not None:
-                found.append((bool(_UPDATED.match(segment.strip())), to_iso(value, tz), source))
+                updated = bool(UPDATED_LABEL.match(segment.strip()))
+                found.append((updated, to_iso(value, tz), source))
     found.sort(key=lambda item: item[0])  # stable: first published, else first updated
     return (found[0][1], found[0][2]) if found else None
 
@@ -446,9 +446,7 @@ def extract_text_page(text: str, url: str) -> Extracted:
         or (trailing and (trailing, "trailing-tag"))
         or find_agency(paragraphs[:1])
     )
-    authors, authors_from = _authors(zone)
-    if not authors and agency:
-        authors, authors_from = [agency[0]], f"text:{agency[1]}"
+    authors, authors_from = _authors(zone)  # an agency credit is never an author
     language = detect_language(body_text or title)
     date = _stated_date(zone, _default_tz(language, url))
 

@@ -160,13 +160,22 @@ def _text(elem: HtmlElement, holds_discarded: set[HtmlElement]) -> str:
     return trim(" ".join(pruned.itertext()))
 
 
-def extract_author(tree: HtmlElement) -> str | None:
-    """The first element a rule finds whose text is 3 to 119 characters long, as
-    trafilatura normalises it; None when there is none."""
+def author_guesses(tree: HtmlElement) -> Iterator[str | None]:
+    """The text of each element a rule finds, rule by rule, when 3 to 119 characters
+    long, as trafilatura normalises it. trafilatura takes the first; the later ones are
+    the next author boxes, for when the first is a label ("View more posts")."""
     found, holds_discarded = _walk(tree)
+    seen: set[HtmlElement] = set()  # an element several rules find is one guess
     for elements in found:
         for elem in elements:
+            if elem in seen:
+                continue
+            seen.add(elem)
             content = _text(elem, holds_discarded)
             if content and 2 < len(content) < 120:
-                return normalize_authors(None, content)
-    return None
+                yield normalize_authors(None, content)
+
+
+def extract_author(tree: HtmlElement) -> str | None:
+    """trafilatura's guess: the first of :func:`author_guesses`; None when there is none."""
+    return next(author_guesses(tree), None)
