@@ -347,6 +347,7 @@ class Archive:
             # the CPU (benchmarks/store_cost.py, docs/benchmarks.md "Eighth round").
             session.flush()
             stories: set[int] = set()  # whose copies changed: new, merged or revisited
+            alone: list[tuple[Article, str | None]] = []  # new stories of one copy
             for page, article in stored:
                 if article is None:
                     continue
@@ -354,14 +355,19 @@ class Archive:
                     if page.outcome == "duplicate" and article.story_id is None:
                         # Its original came earlier in this batch: linked by now.
                         article.story_id = batch.originals[article.content_hash].story_id
-                    stories |= link_story(session, article, page.article, self.recent,
-                                          self.candidates_per_bucket, self.story_window)
-                if article.story_id is not None:  # last_seen_at moved
+                    linked = link_story(session, article, page.article, self.recent,
+                                        self.candidates_per_bucket, self.story_window)
+                    stories |= linked
+                    if not linked:
+                        alone.append((article, page.source))
+                elif article.story_id is not None:  # a revisit: last_seen_at moved
                     stories.add(article.story_id)
             if self.story_window is not None and self.batches_written % PRUNE_EVERY_BATCHES == 0:
                 prune_story_bands(session, self.story_window)
             session.flush()
-            refresh_stories(session, stories)
+            # A later page of the batch may have joined or merged a story of one copy.
+            refresh_stories(session, stories,
+                            [(a, source) for a, source in alone if a.id not in stories])
             captures = [
                 self.capture(page, run_id, self._source_id(page), article and article.id)
                 for page, article in stored

@@ -33,7 +33,7 @@ from __future__ import annotations
 import functools
 from array import array
 from collections import OrderedDict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -218,15 +218,29 @@ def candidates_query(
     return query.order_by(Article.story_id, Article.id.desc())
 
 
-def refresh_stories(session: Session, story_ids: Collection[int]) -> None:
+def refresh_stories(session: Session, story_ids: Collection[int],
+                    alone: Sequence[tuple[Article, str | None]] = ()) -> None:
     """Rewrite the ``stories`` rows of these stories from their copies, in the writer's
-    transaction; a story merged into another has no copies left, and so no row.
+    transaction; a story merged into another has no copies left, and so no row. ``alone``:
+    new articles (with their source's name) that are a story of their own, written
+    from the article itself: most articles, whose copies need no reading back.
 
     The same definition as migration 0007's fill: the first copy is the first published
     (undated last, then first archived, then lowest id), counts over every copy. Each
     story's copies are read through ``ix_articles_story_id``: the cost is the batch's
     stories' copies, not the archive's size.
     """
+    if alone:
+        session.execute(insert(Story), [
+            {"story_id": article.id, "title": article.title, "first_article_id": article.id,
+             "first_url": article.url, "first_source": source,
+             "first_published_at": article.published_at,
+             "first_published_at_utc": article.published_at_utc,
+             "wire_agency": article.wire_agency, "copies": 1,
+             "outlets": int(article.source_id is not None),
+             "first_seen_at": article.first_seen_at, "last_seen_at": article.last_seen_at}
+            for article, source in alone
+        ])
     if not story_ids:
         return
     ids = sorted(story_ids)
