@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import unicodedata
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -286,4 +287,22 @@ def test_every_way_of_answering_gives_the_same_newest_first_page(
             s.first_published_at_utc is not None, s.first_published_at_utc or FETCHED,
             s.story_id))
         assert found == [(s.first_url, s.copies) for s in mine][:limit], (word, filters)
+    engine.dispose()
+
+
+def test_sqlite_index_reads_the_archives_own_text_for_snippets(tmp_path: Path) -> None:
+    """The SQLite index keeps no copy of the text (migration 0007): snippet() and a
+    rebuild read it from ``articles`` through ``articles_search_text``, in search form."""
+    engine = archive(f"sqlite:///{tmp_path / 'archive.sqlite'}", SUPPORT, BATTLE)
+    with engine.begin() as connection:
+        assert connection.scalar(text(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'articles_fts_content'")) == 0
+        connection.execute(text("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')"))
+        connection.execute(text(
+            "INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')"))
+        snippet = connection.scalar(text(
+            "SELECT snippet(articles_fts, 1, '[', ']', '…', 4) FROM articles_fts"
+            " WHERE articles_fts MATCH 'समर्थन'"))
+    assert "[समर्थन]" in snippet
+    assert urls(engine, "समर") == [BATTLE["url"]]
     engine.dispose()
