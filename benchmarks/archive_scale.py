@@ -332,9 +332,7 @@ def create_outlets(engine: Engine) -> tuple[Outlet, ...]:
             for i in range(OUTLETS)]
     with engine.begin() as connection:
         connection.execute(insert(Source.__table__), rows)
-        found = connection.execute(select(Source.id, Source.name, Source.domain, Source.language)
-                                   .order_by(Source.id))
-        return tuple(Outlet(*row) for row in found)
+    return read_outlets(engine)
 
 
 def fill(engine: Engine, plan: Plan, vocabulary: dict[str, list[str]]) -> dict[str, int]:

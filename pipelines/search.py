@@ -25,7 +25,7 @@ in the same order (tests/test_search.py); figures in docs/benchmarks.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import reduce
@@ -190,23 +190,27 @@ def matching_among(connection: Connection, terms: list[str], ids: list[int]) -> 
     return set(found).intersection(ids)
 
 
+def _chunks(connection: Connection, ordered: Select) -> Iterator[Sequence[Row[Any]]]:
+    """ordered's first WALK_ROWS rows, WALK_CHUNK at a time, streamed (a server-side
+    cursor on PostgreSQL) and closed however the walk ends."""
+    with connection.execute(ordered.limit(WALK_ROWS),
+                            execution_options={"yield_per": WALK_CHUNK}) as result:
+        yield from result.partitions()
+
+
 def _walk(connection: Connection, ordered_ids: Select, limit: int,
           matching: Callable[[list[int]], set[int]]) -> list[int] | None:
     """The first ``limit`` ids of ordered_ids (at most WALK_ROWS of them) that
     ``matching`` keeps, in order; None when WALK_ROWS were walked without a page."""
     hits: list[int] = []
     walked = 0
-    result = connection.execute(ordered_ids.limit(WALK_ROWS),
-                                execution_options={"yield_per": WALK_CHUNK})
-    try:
-        for chunk in result.scalars().partitions():
-            walked += len(chunk)
-            found = matching(chunk)
-            hits += (row_id for row_id in chunk if row_id in found)
-            if len(hits) >= limit:
-                return hits[:limit]
-    finally:
-        result.close()
+    for chunk in _chunks(connection, ordered_ids):
+        ids = [row[0] for row in chunk]
+        walked += len(ids)
+        found = matching(ids)
+        hits += (row_id for row_id in ids if row_id in found)
+        if len(hits) >= limit:
+            return hits[:limit]
     return hits if walked < WALK_ROWS else None
 
 
@@ -314,22 +318,17 @@ def _walk_stories(connection: Connection, terms: list[str], filters: Filters, li
             return None
         meet(undated)
     walked = 0
-    result = connection.execute(
-        _article_ids(connection, filters, Article.published_at_utc)
-        .where(Article.published_at_utc.is_not(None)).limit(WALK_ROWS),
-        execution_options={"yield_per": WALK_CHUNK})
-    try:
-        for chunk in result.partitions():
-            walked += len(chunk)
-            found = matching([row.id for row in chunk])
-            if found:
-                meet(found)
-            reached = chunk[-1].published_at_utc
-            final = [story for story, first in met.items() if first and first > reached]
-            if len(final) >= limit:
-                return sorted(final, key=lambda story: (met[story], story), reverse=True)[:limit]
-    finally:
-        result.close()
+    dated = _article_ids(connection, filters, Article.published_at_utc).where(
+        Article.published_at_utc.is_not(None))
+    for chunk in _chunks(connection, dated):
+        walked += len(chunk)
+        found = matching([row.id for row in chunk])
+        if found:
+            meet(found)
+        reached = chunk[-1].published_at_utc
+        final = [story for story, first in met.items() if first and first > reached]
+        if len(final) >= limit:
+            return sorted(final, key=lambda story: (met[story], story), reverse=True)[:limit]
     if walked == WALK_ROWS:
         return None
     return sorted(met, reverse=True, key=lambda story: (  # undated last
