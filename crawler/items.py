@@ -40,6 +40,9 @@ class Page:
     # What a feed or sitemap said of the page: {"title": ..., "published_at": ...}.
     listing: dict[str, Any] = field(default_factory=dict)
     warc: dict[str, Any] | None = None  # {"file", "offset", "length"} of the record
+    # A fleet worker's claim on the request that fetched it (crawler/fleet/scheduler.py),
+    # settled once the page is stored; not stored itself.
+    claim: str | None = None
     # Filled by the pipelines.
     article: dict[str, Any] | None = None  # Extracted.as_dict() plus dedupe keys
     outcome: str | None = None

@@ -114,6 +114,14 @@ NEWS_DEPTH = 2  # link hops from the homepage, for outlets with no feeds or site
 NEWS_MIN_ARTICLE_WORDS = 60  # fewer words: not an article
 NEWS_LOCK_DIR = None  # where run locks go; None = beside the sources file
 
+# Many workers, one crawl (crawler/fleet): REDIS_URL in the environment wins over this
+# setting. With it, every worker started with the same arguments, on any machine, shares
+# one crawl cycle through Redis (README "Running on many machines"); None: work alone.
+REDIS_URL = None
+FLEET_PREFIX = "newsarchive"  # the Redis keys' prefix: fleets sharing one Redis differ here
+FLEET_LEASE_SECONDS = 30.0  # a silent worker's outlets and claims are taken over after this
+FLEET_REDIS_OUTAGE_MAX = 300.0  # seconds without Redis before a worker stops (exit 2)
+
 # scrapy report: an outlet with no new article for this many hours is "stale".
 REPORT_STALE_HOURS = 48
 

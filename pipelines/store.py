@@ -48,6 +48,10 @@ from pipelines.stories import STORY_WINDOW_DAYS, story_window
 
 logger = logging.getLogger(__name__)
 
+# Sent with ``pages=[...]`` once pages are committed to the archive: a fleet worker
+# (crawler/fleet) releases its claims on their requests then, not before.
+pages_stored = object()
+
 
 class StorePipeline:
     def __init__(self, crawler: Crawler) -> None:
@@ -208,6 +212,7 @@ class StorePipeline:
                 self.resume()
         for page in pages:
             self.count(page)
+        self.crawler.signals.send_catch_log(pages_stored, pages=pages)
 
     def resume(self) -> None:
         self.room.set()

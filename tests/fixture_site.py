@@ -21,6 +21,7 @@ import functools
 import gzip
 import hashlib
 import html
+import random
 import re
 import socket
 import threading
@@ -88,6 +89,8 @@ class Site:
         self.log: list[Logged] = []
         self.listed: dict[str, datetime] = {}  # path -> the lastmod its listings state
         self.lock = threading.Lock()
+        self.active = 0  # requests being answered now
+        self.most_active = 0  # the most at once since the start (or clear_logs)
         self.server = QuietServer((host, 0), self.handler())
         self.url = f"http://{host}:{self.server.server_address[1]}"
         self.thread: threading.Thread | None = None
@@ -122,9 +125,15 @@ class Site:
         entry = Logged(path, headers, 0, time.monotonic())
         with self.lock:
             self.log.append(entry)
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
         route = unquote(path)
         resource = self.routes.get(route) or self.routes.get(route.split("?", 1)[0])
-        status, headers, body = self.respond(resource, handler)
+        try:
+            status, headers, body = self.respond(resource, handler)
+        finally:
+            with self.lock:
+                self.active -= 1
         entry.status = status
         handler.send_response(status)
         for name, value in headers.items():
@@ -219,6 +228,7 @@ class FixtureNetwork:
         for site in self.sites.values():
             with site.lock:
                 site.log.clear()
+                site.most_active = site.active
 
     def __enter__(self) -> FixtureNetwork:
         self.start()
@@ -542,6 +552,59 @@ class NewsNetwork(FixtureNetwork):
 
 def news_network() -> NewsNetwork:
     return NewsNetwork()
+
+
+class FleetNetwork(FixtureNetwork):
+    """Outlets for a fleet of crawl workers (six unless told), ``articles`` distinct
+    articles each. Of every six, three have listings (a feed named in the sources file,
+    a feed announced on the homepage, a sitemap named in robots.txt) and three are
+    reachable only by links (homepage → two sections → articles). Every answer takes
+    ``delay`` seconds, so a worker's requests overlap and it can be killed mid-cycle."""
+
+    ROUTES = ("named-feed", "announced-feed", "robots-sitemap", "links", "links", "links")
+
+    def __init__(self, articles: int = 12, delay: float = 0.05, outlets: int = 6) -> None:
+        super().__init__()
+        self.articles: dict[str, list[str]] = {}  # site -> article paths
+        words = " ".join(p for story in seed_stories() for p in story.paragraphs).split()
+        for number in range(outlets):
+            route = self.ROUTES[number % len(self.ROUTES)]
+            site = self.add_site(f"outlet{number}")
+            paths = [f"/news/story-{number}-{k}-{10000 + k}.html" for k in range(articles)]
+            self.articles[site.name] = paths
+            for k, path in enumerate(paths):
+                draw = random.Random(f"{number}-{k}")  # distinct texts: no two are copies
+                text = [" ".join(draw.choices(words, k=40)) for _ in range(4)]
+                story = Story(f"Outlet {number} story {k} {text[0][:40]}", text)
+                page = article_html(story, published=PAGE_DATE - timedelta(hours=k))
+                site.add(path, page.encode(), delay=delay)
+            links = [(path, f"Story {k}") for k, path in enumerate(paths)]
+            if route == "links":
+                half = len(links) // 2
+                site.add("/india/", listing_page("India", links[:half]), delay=delay)
+                site.add("/world/", listing_page("World", links[half:]), delay=delay)
+                home = listing_page(site.name, [("/india/", "India"), ("/world/", "World")])
+            else:
+                home = listing_page(site.name, [], extra_head=(
+                    '<link rel="alternate" type="application/rss+xml" href="/feed.xml">'
+                    if route == "announced-feed" else ""))
+                site.add("/feed.xml", rss(site, links), content_type="application/rss+xml",
+                         delay=delay)
+                site.add("/sitemap.xml", sitemap(site, paths), content_type="application/xml",
+                         delay=delay)
+            if route == "robots-sitemap":
+                site.add("/robots.txt", f"User-agent: *\nSitemap: {site.url}/sitemap.xml\n"
+                         .encode(), content_type="text/plain")
+            site.add("/", home, delay=delay)
+
+    def sources_toml(self) -> str:
+        """The sources file naming the outlets (the named-feed ones with their feed)."""
+        entries = []
+        for number, (name, site) in enumerate(self.sites.items()):
+            route = self.ROUTES[number % len(self.ROUTES)]
+            feeds = f'\nfeeds = ["{site.url}/feed.xml"]' if route == "named-feed" else ""
+            entries.append(f'[[source]]\nname = "{name}"\nhomepage = "{site.url}/"{feeds}\n')
+        return "\n".join(entries)
 
 
 # A large site for benchmarks ------------------------------------------------------------

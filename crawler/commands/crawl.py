@@ -27,6 +27,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 
+from crawler.fleet.connection import FleetError
 from crawler.lock import LockHeld
 from crawler.run_status import run_status
 from pipelines.extract import start_workers_early, stop_early_workers
@@ -35,8 +36,9 @@ from pipelines.heap import keep_heap_small
 logger = logging.getLogger(__name__)
 
 # What a spider raises, with a message for the person, when its arguments cannot be
-# used (sources.SourcesError is a ValueError) or another run holds its lock.
-PERSON_ERRORS = (ValueError, LockHeld)
+# used (sources.SourcesError is a ValueError), another run holds its lock, or the
+# fleet's Redis (REDIS_URL) does not answer.
+PERSON_ERRORS = (ValueError, LockHeld, FleetError)
 
 
 class ArgumentsError(Exception):

@@ -33,7 +33,6 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -64,6 +63,9 @@ from crawler.discovery import (
     parse_listing,
     sitemaps_in_robots,
 )
+from crawler.fleet.connection import fleet_url
+from crawler.fleet.cycle import Cycle
+from crawler.fleet.scheduler import CLAIM
 from crawler.items import Page, lower_headers
 from crawler.lock import RunLock, lock_path
 from crawler.middlewares import NotFetched, Refused
@@ -137,17 +139,6 @@ def failure_reason(failure: Failure, url: str, timeout: float) -> tuple[str, str
     return "connection", f"fetching {url} failed{tried}: {failure.getErrorMessage()}"
 
 
-@dataclass
-class SourceState:
-    """Discovery of one outlet: whether it has feeds or sitemaps, or needs a link crawl."""
-
-    source: NewsSource
-    waiting: int  # discovery answers still due (homepage, robots.txt)
-    listings: int  # feeds and sitemaps named or found
-    homepage: str | None = None
-    homepage_links: tuple[str, ...] = ()
-
-
 class NewsSpider(scrapy.Spider):
     name = "news"
     # The -a arguments, checked and shown by scrapy crawl (crawler/commands/crawl.py).
@@ -166,7 +157,7 @@ class NewsSpider(scrapy.Spider):
             "outlets": [source.name for source in self.sources],
         }
         self.scopes = {source.name: OutletScope.of(source) for source in self.sources}
-        self.states: dict[str, SourceState] = {}
+        self.outlets = {source.name: source for source in self.sources}
         self.listed: dict[str, dict[str, Any]] = {}  # URL -> what every listing said of it
         self.archive: Archive | None = None
 
@@ -178,15 +169,32 @@ class NewsSpider(scrapy.Spider):
         spider.max_size = settings.getint("DOWNLOAD_MAXSIZE")
         spider.timeout = settings.getfloat("DOWNLOAD_TIMEOUT")
         spider.run_arguments["depth"] = spider.depth
-        spider.lock = RunLock(
-            lock_path(spider.sources_file, settings.get("NEWS_LOCK_DIR")), str(spider.sources_file)
-        )
-        spider.lock.acquire()  # LockHeld: said by the crawl command
+        # One crawl of these outlets at a time: a fleet's workers share it through
+        # Redis (FleetError: said by the crawl command), a lone run holds a file lock.
+        spider.cycle = Cycle.from_crawler(crawler, spider.identity())
+        spider.lock = None
+        if spider.cycle is None:
+            spider.lock = RunLock(lock_path(spider.sources_file, settings.get("NEWS_LOCK_DIR")),
+                                  str(spider.sources_file))
+            spider.lock.acquire()  # LockHeld: said by the crawl command
         return spider
+
+    @classmethod
+    def update_settings(cls, settings: Any) -> None:
+        """With REDIS_URL, the fleet's shared frontier replaces the local scheduler."""
+        super().update_settings(settings)
+        if fleet_url(settings):
+            settings.set("SCHEDULER", "crawler.fleet.scheduler.FleetScheduler",
+                         priority="spider")
+
+    def identity(self) -> str:
+        """What makes two workers' crawls one: the same outlets at the same homepages."""
+        return "\n".join(sorted(f"{s.name}\t{s.homepage}" for s in self.sources))
 
     def closed(self, reason: str) -> None:
         """Names each broken outlet (before the run is recorded with these stats)."""
-        self.lock.release()
+        if self.lock is not None:
+            self.lock.release()
         stats = self.crawler.stats
         broken = broken_outlets(stats.get_stats())
         for outlet, why in broken.items():
@@ -202,25 +210,42 @@ class NewsSpider(scrapy.Spider):
         url = database_url(self.settings.get("DATABASE_URL"))
         self.archive = Archive(await asyncio.to_thread(open_database, url))
         await archive_call(self.crawler, self.archive.register_sources, self.sources)
-        known = await archive_call(  # the last digests: one query per 500 listings
+        if self.cycle is not None and not await asyncio.to_thread(self.cycle.claim_seeding):
+            return  # a fleet worker joining a cycle another worker seeds
+        async for request in self.seeds():
+            yield request
+        if self.cycle is not None:
+            await asyncio.to_thread(self.cycle.seeded)
+
+    async def seeds(self) -> AsyncIterator[scrapy.Request]:
+        """Each outlet's first requests: robots.txt (then the homepage) and the named
+        feeds and sitemaps, with the last digests of the listings (one query per 500)."""
+        assert self.archive is not None
+        known = await archive_call(
             self.crawler, self.archive.known_pages,
             [url for source in self.sources
              for url in (source.homepage, *source.feeds, *source.sitemaps)])
         for source in self.sources:
-            named = (*source.feeds, *source.sitemaps)
-            state = SourceState(source, waiting=1 if source.sitemaps else 2, listings=len(named))
-            self.states[source.name] = state
-            yield self.request(source.homepage, self.parse_homepage, source,
-                               errback=self.homepage_failed, role="homepage",
-                               last_digest=last_digest(known.get(source.homepage)))
-            if not source.sitemaps:
+            homepage_digest = last_digest(known.get(source.homepage))
+            if source.sitemaps:
+                yield self.homepage_request(source, homepage_digest, robots_listings=0)
+            else:  # robots.txt first: its Sitemap: lines decide whether links are followed
                 yield self.request(
                     urljoin(source.homepage, "/robots.txt"), self.parse_robots, source,
                     errback=self.robots_failed, handle_httpstatus_all=True,
+                    homepage_digest=homepage_digest,
                 )
-            for url in named:
+            for url in (*source.feeds, *source.sitemaps):
                 yield self.listing_request(url, source, {"from": "sources-file"},
                                            last_digest=last_digest(known.get(url)))
+
+    def homepage_request(
+        self, source: NewsSource, digest: str | None, robots_listings: int
+    ) -> scrapy.Request:
+        """The homepage, carrying how many sitemaps robots.txt gave: discovery state
+        travels in requests, so any worker of a fleet can take the next step."""
+        return self.request(source.homepage, self.parse_homepage, source,
+                            role="homepage", last_digest=digest, robots_listings=robots_listings)
 
     def request(
         self,
@@ -271,57 +296,45 @@ class NewsSpider(scrapy.Spider):
     # Discovery ---------------------------------------------------------------------------
 
     async def parse_homepage(self, response: Response) -> AsyncIterator[Any]:
-        state = self.states[response.meta["source"]]
+        source = self.outlets[response.meta["source"]]
         if not self.unchanged(response):
             yield self.page(response, outcome="not-article")
-        if self.is_html(response):
-            html = response.selector
-            if not state.source.feeds:
-                feeds = list(self.http_only(feeds_in_page(html, response.url)))
-                state.listings += len(feeds)
-                for request in await self.listing_requests(
-                        feeds, state.source, {"from": "homepage", "listed_in": response.url}):
-                    yield request
-            state.homepage = response.url
-            state.homepage_links = tuple(links_in_page(html, response.url))
-        async for request in self.discovery_done(state):
-            yield request
-
-    async def homepage_failed(self, failure: Failure) -> AsyncIterator[Any]:
-        for page in self.failed(failure):
-            yield page
-        async for request in self.discovery_done(self.states[failure.request.meta["source"]]):
+        if not self.is_html(response):
+            return
+        html = response.selector
+        listings = (len(source.feeds) + len(source.sitemaps)
+                    + response.meta.get("robots_listings", 0))
+        if not source.feeds:
+            feeds = list(self.http_only(feeds_in_page(html, response.url)))
+            listings += len(feeds)
+            for request in await self.listing_requests(
+                    feeds, source, {"from": "homepage", "listed_in": response.url}):
+                yield request
+        if listings:
+            return
+        logger.info("%s has no feeds or sitemaps: following links up to depth %d",
+                    source.name, self.depth)
+        async for request in self.follow_links(
+                response.url, links_in_page(html, response.url), 0, source):
             yield request
 
     async def parse_robots(self, response: Response) -> AsyncIterator[Any]:
-        state = self.states[response.meta["source"]]
+        source = self.outlets[response.meta["source"]]
+        sitemaps: list[str] = []
         if response.status == 200:
             sitemaps = list(self.http_only(sitemaps_in_robots(response.body, response.url)))
-            state.listings += len(sitemaps)
             for request in await self.listing_requests(
-                    sitemaps, state.source, {"from": "robots.txt", "listed_in": response.url}):
+                    sitemaps, source, {"from": "robots.txt", "listed_in": response.url}):
                 yield request
-        async for request in self.discovery_done(state):
-            yield request
+        yield self.homepage_request(source, response.meta["homepage_digest"], len(sitemaps))
 
-    async def robots_failed(self, failure: Failure) -> AsyncIterator[Any]:
+    def robots_failed(self, failure: Failure) -> Iterable[scrapy.Request]:
         self.crawler.stats.inc_value("news/robots-txt-unavailable")
-        async for request in self.discovery_done(self.states[failure.request.meta["source"]]):
-            yield request
-
-    async def discovery_done(self, state: SourceState) -> AsyncIterator[scrapy.Request]:
-        """Once homepage and robots.txt are in: a link crawl for an outlet with no listings."""
-        state.waiting -= 1
-        if state.waiting or state.listings or state.homepage is None:
-            return
-        logger.info("%s has no feeds or sitemaps: following links up to depth %d",
-                    state.source.name, self.depth)
-        links = self.follow_links(state.homepage, state.homepage_links, 0, state.source)
-        async for request in links:
-            yield request
+        meta = failure.request.meta  # type: ignore[attr-defined]
+        return [self.homepage_request(self.outlets[meta["source"]], meta["homepage_digest"], 0)]
 
     async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
-        source = self.states[response.meta["source"]].source
+        source = self.outlets[response.meta["source"]]
         try:
             listing = parse_listing(response.body, response.url, self.max_size)
         except ListingError as exc:
@@ -355,7 +368,7 @@ class NewsSpider(scrapy.Spider):
 
     async def parse_section(self, response: Response) -> AsyncIterator[Any]:
         """A homepage-crawl listing page: judged like any page, and its links followed."""
-        source = self.states[response.meta["source"]].source
+        source = self.outlets[response.meta["source"]]
         page = self.page(response)
         if not self.is_html(response):
             page.fail("not-html", self.not_html(response))
@@ -483,6 +496,7 @@ class NewsSpider(scrapy.Spider):
             requested_url=requested if requested != response.url else None,
             source=response.meta["source"],
             listing=dict(response.meta.get("listing") or {}),
+            claim=response.meta.get(CLAIM),
         )
         page.outcome = outcome
         return page
@@ -518,8 +532,9 @@ class NewsSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         url = request.meta.get("news_url") or request.url
         reason, detail = failure_reason(failure, url, self.timeout)
-        page = self.failed_page_for(url, self.states[request.meta["source"]].source, reason, detail)
+        page = self.failed_page_for(url, self.outlets[request.meta["source"]], reason, detail)
         page.listing = dict(request.meta.get("listing") or {})
+        page.claim = request.meta.get(CLAIM)
         if request.url != url:  # where the redirects had led when it failed
             page.url, page.requested_url = request.url, url
         if failure.check(HttpError):
