@@ -121,6 +121,9 @@ REDIS_URL = None
 FLEET_PREFIX = "newsarchive"  # the Redis keys' prefix: fleets sharing one Redis differ here
 FLEET_LEASE_SECONDS = 30.0  # a silent worker's outlets and claims are taken over after this
 FLEET_REDIS_OUTAGE_MAX = 300.0  # seconds without Redis before a worker stops (exit 2)
+FLEET_POLL_SECONDS = 1.0  # replay/reextract: how often a worker with nothing to do looks again
+REPLAY_UNIT_FILES = 100  # a fleet's replay shares files this many at a time (a WARC file alone)
+REEXTRACT_UNIT_ARTICLES = 1000  # a fleet's reextract shares article ids this many at a time
 
 # scrapy report: an outlet with no new article for this many hours is "stale".
 REPORT_STALE_HOURS = 48

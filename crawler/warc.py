@@ -23,6 +23,8 @@ Files are ``WARC_DIR/<spider>-<UTC time>-<serial>-run<id>.warc.gz``, each opened
 and when the crawl ends, then indexed as ``<name>.cdxj`` for pywb. ``WARC_DIR/
 digests.sqlite`` maps each payload digest to the first response record that carried it:
 it lives with the files it describes, across runs, whichever database the articles go to.
+With ``REDIS_URL`` (a fleet of workers) the index is shared in Redis instead
+(:class:`SharedDigestIndex`), and file names also carry the host and process id.
 
 All file work runs on one worker thread, in order, off the reactor. A write that fails
 (disk full, WARC_DIR unwritable) is cut off the file, which stays a valid WARC, and stops
@@ -37,6 +39,7 @@ import gzip
 import json
 import logging
 import os
+import re
 import socket
 import sqlite3
 from collections.abc import Callable
@@ -63,6 +66,7 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from crawler.cdxj import write_cdxj
+from crawler.fleet.connection import REDIS_DOWN, FleetError, connect, fleet_url
 from crawler.items import Page
 from pipelines.database import folder_beside_archive
 
@@ -156,6 +160,92 @@ class DigestIndex:
         self.db.close()
 
 
+class SharedDigestIndex:
+    """Payload digest → first response record, shared by a fleet's workers in Redis.
+
+    With ``REDIS_URL`` each worker writes its own WARC files, perhaps on another machine,
+    so a per-folder file cannot tell one worker what the others archived: the index is
+    the Redis hash ``<FLEET_PREFIX>:warc-digests`` (the fleet's crawls, all cycles, as
+    the per-folder file is all runs), written with HSETNX so the first response of a
+    payload stays its original. Each worker also keeps its own originals in the folder's
+    ``digests.sqlite``, which replay and reextract read to resolve revisits, and which
+    answers while Redis is down (dedupe then is per folder: a response record instead
+    of a revisit, never a revisit of nothing).
+    """
+
+    def __init__(self, server: Any, key: str, folder_index: DigestIndex | None) -> None:
+        self.server = server
+        self.key = key
+        self.folder_index = folder_index
+        self.down = False
+
+    def find(self, digest: str) -> Original | None:
+        try:
+            found = self.server.hget(self.key, digest)
+        except REDIS_DOWN as exc:
+            self._redis_down(exc)
+            return self.folder_index.find(digest) if self.folder_index else None
+        return None if found is None else Original(**json.loads(found))
+
+    def add(self, digest: str, original: Original) -> None:
+        if self.folder_index is not None:
+            self.folder_index.add(digest, original)
+        try:
+            self.server.hsetnx(self.key, digest, json.dumps(original.__dict__))
+        except REDIS_DOWN as exc:
+            self._redis_down(exc)
+
+    def _redis_down(self, exc: Exception) -> None:
+        if not self.down:
+            logger.warning("the fleet's Redis does not answer (%s): WARC revisits are found "
+                           "in this worker's own files only until it does", exc)
+        self.down = True
+
+    def close(self) -> None:
+        if self.folder_index is not None:
+            self.folder_index.close()
+
+
+def fleet_digests(settings: BaseSettings,
+                  folder_index: DigestIndex | None = None) -> SharedDigestIndex | None:
+    """The fleet's shared digest index (with ``REDIS_URL``), else None; a Redis that does
+    not answer is said once, and the folder's file is all there is."""
+    url = fleet_url(settings)
+    if url is None:
+        return None
+    try:
+        server = connect(url)
+    except FleetError as exc:
+        logger.warning("%s; WARC revisits are found in this folder's files only", exc)
+        return None
+    key = f"{settings.get('FLEET_PREFIX', 'newsarchive')}:warc-digests"
+    return SharedDigestIndex(server, key, folder_index)
+
+
+def digest_index(settings: BaseSettings) -> Callable[[Path], DigestIndex | SharedDigestIndex]:
+    """How a crawl opens its digest index: the folder's file, or with ``REDIS_URL`` the
+    fleet's shared one (:class:`SharedDigestIndex`)."""
+    if fleet_url(settings) is None:
+        return DigestIndex
+
+    def shared(path: Path) -> DigestIndex | SharedDigestIndex:
+        folder_index = DigestIndex(path)
+        return fleet_digests(settings, folder_index) or folder_index
+
+    return shared
+
+
+def file_tag(settings: BaseSettings, run_id: Any) -> str:
+    """What tells this process's WARC files apart: the run (unique in one archive); in a
+    fleet, whose workers on other machines may write into the same shared folder, also
+    the host and process id."""
+    tag = f"run{run_id}" if run_id else f"pid{os.getpid()}"
+    if fleet_url(settings) is None:
+        return tag
+    host = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())
+    return f"{tag}-{host}-{os.getpid()}" if run_id else f"{tag}-{host}"
+
+
 @dataclass
 class Exchange:
     """One request and its response, as plain data for the writer thread."""
@@ -215,14 +305,16 @@ class WarcFiles:
     """The WARC files of one crawl: open, write, rotate, index. Used from one thread."""
 
     def __init__(
-        self, folder: Path, name: tuple[str, str], max_size: int, info: dict[str, str]
+        self, folder: Path, name: tuple[str, str], max_size: int, info: dict[str, str],
+        open_index: Callable[[Path], DigestIndex | SharedDigestIndex] = DigestIndex,
     ) -> None:
         self.folder = folder
+        self.open_index = open_index
         self.name = name  # (spider, crawl tag): files sort by spider, then time
         self.max_size = max_size
         self.info = info
         self.builder = WARCWriter(BytesIO(), gzip=False, warc_version="1.1")
-        self.index: DigestIndex | None = None
+        self.index: DigestIndex | SharedDigestIndex | None = None
         self.path: Path | None = None
         self.fd: int | None = None
         self.size = 0
@@ -310,10 +402,10 @@ class WarcFiles:
             self.index.close()
             self.index = None
 
-    def _open(self) -> tuple[DigestIndex, Path]:
+    def _open(self) -> tuple[DigestIndex | SharedDigestIndex, Path]:
         if self.index is None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            self.index = DigestIndex(self.folder / DIGESTS)
+            self.index = self.open_index(self.folder / DIGESTS)
         if self.fd is None or self.path is None:
             stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
             while True:
@@ -400,11 +492,11 @@ class WarcMiddleware:
     def _files(self) -> WarcFiles:
         if self.files is None:
             spider = self.crawler.spider
-            run_id = self.stats.get_value("archive/crawl_run_id")
-            tag = f"run{run_id}" if run_id else f"pid{os.getpid()}"
+            settings = self.crawler.settings
+            tag = file_tag(settings, self.stats.get_value("archive/crawl_run_id"))
             self.files = WarcFiles(
                 self.folder, (spider.name, tag), self.max_size,
-                self._warcinfo(f"{spider.name} {tag}"),
+                self._warcinfo(f"{spider.name} {tag}"), digest_index(settings),
             )
             self.stats.set_value("warc/dir", str(self.folder))
         return self.files

@@ -41,7 +41,7 @@ from warcio.timeutils import iso_date_to_datetime
 
 from crawler.items import Page, lower_headers
 from crawler.local_files import ReadFailure, open_regular, shown, url_problem
-from crawler.warc import DIGESTS, PAGE_FIELD, PAGE_FIELDS, SOFTWARE, DigestIndex
+from crawler.warc import DIGESTS, PAGE_FIELD, PAGE_FIELDS, SOFTWARE, DigestIndex, fleet_digests
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
 PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
@@ -83,6 +83,9 @@ class WarcReader:
             self.decoder = None
         self.records: dict[str, dict[str, Any]] = {}  # record ID → response/revisit place
         self.payloads: dict[str, dict[str, Any]] = {}  # payload digest → first response
+        # A fleet's workers wrote their own files: the shared index says which file of
+        # the folder (where they were gathered) holds another worker's original.
+        self.fleet = fleet_digests(crawler.settings)
 
     # Replay: every page of a set of files -------------------------------------------
 
@@ -272,13 +275,17 @@ class WarcReader:
             original = (path.parent / found.file, found.offset) if found else None
         else:
             original = None
+        if original is None and self.fleet is not None:
+            found = self.fleet.find(digest)
+            if found is not None and (path.parent / Path(found.file).name).is_file():
+                original = (path.parent / Path(found.file).name, found.offset)
         if original is None:
             raise ReadFailure(
                 "warc-revisit-unresolved",
                 f"the revisit record in {path} repeats payload {digest} of "
                 f"{revisit.rec_headers.get_header('WARC-Refers-To-Target-URI')}, which is in "
                 f"none of the files read nor in {path.parent / DIGESTS}; replay the whole "
-                "folder of WARC files",
+                "folder of WARC files (a fleet's: gathered from every worker's WARC_DIR)",
             )
         stream, _ = open_regular(original[0])
         with stream:

@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crawler.items import Page
 from crawler.sources import NewsSource
@@ -41,10 +42,24 @@ from pipelines.stories import (
 # Captures read from the database at a time when a command walks the archive
 # (setting REEXTRACT_BATCH_ROWS): memory stays flat whatever the archive's size.
 CAPTURE_BATCH_ROWS = 500
+# Tries of a batch: a URL archived meanwhile or a deadlock with another writer rolls
+# it back, and the next try starts from what the other writer committed.
+WRITE_ATTEMPTS = 3
+# PostgreSQL's codes for a transaction aborted only because of another one: deadlock
+# detected, serialization failure. Tried again, the batch goes through.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
 
 
 def to_utc(iso: str | None) -> datetime | None:
     return datetime.fromisoformat(iso).astimezone(UTC) if iso else None
+
+
+def retryable(error: DBAPIError) -> bool:
+    """Whether a failed batch may succeed when written again: a unique constraint that
+    another process's commit broke, or a deadlock or serialization failure."""
+    if isinstance(error, IntegrityError):
+        return True
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def process_alive(pid: int, started_at: datetime) -> bool:
@@ -98,21 +113,26 @@ class BatchIndex:
         for start in range(0, len(urls), 500):
             found = session.scalars(select(Article).where(Article.url.in_(urls[start:start + 500])))
             by_url.update((article.url, article) for article in found)
-        for start in range(0, len(hashes), 500):
-            rows = session.execute(
-                select(Article.content_hash, Article.id, Article.story_id)
-                .where(Article.content_hash.in_(hashes[start:start + 500]))
-                .where(Article.duplicate_of_id.is_(None))
-                .order_by(Article.id)
-            )
-            for row in rows:
-                originals.setdefault(row.content_hash, row)
+        for row in originals_of(session, hashes):
+            originals.setdefault(row.content_hash, row)
         return cls(by_url, originals)
 
     def add(self, article: Article) -> None:
         self.by_url[article.url] = article
         if article.duplicate_of_id is None:
             self.originals.setdefault(article.content_hash, article)
+
+
+def originals_of(session: Session, hashes: Sequence[str]) -> Iterator[Any]:
+    """(content_hash, id, story_id) of the articles that are no copy, with one of these
+    text hashes, oldest first for each batch of 500 hashes."""
+    for start in range(0, len(hashes), 500):
+        yield from session.execute(
+            select(Article.content_hash, Article.id, Article.story_id)
+            .where(Article.content_hash.in_(hashes[start:start + 500]))
+            .where(Article.duplicate_of_id.is_(None))
+            .order_by(Article.id)
+        )
 
 
 def capture_page(capture: Capture, source: str | None) -> Page:
@@ -259,9 +279,13 @@ class Archive:
         since: datetime | None = None,
         until: datetime | None = None,
         batch_rows: int = CAPTURE_BATCH_ROWS,
+        article_ids: tuple[int, int] | None = None,
     ) -> Iterator[Page]:
         """Each article's latest capture that can be read again, oldest first, as a Page
-        (body not read yet); filtered by source name and fetch time (since ≤ t < until).
+        (body not read yet); filtered by source name and fetch time (since ≤ t < until),
+        and to the articles with ``first ≤ id < end`` given ``article_ids=(first, end)``:
+        a fleet's re-extraction splits the archive so (crawler.fleet.units), each range
+        ranking only its own articles' captures (the articles index).
 
         A capture can be read again from its WARC record (``page.warc``) or, replayed from
         a file and kept in no WARC file, from that file (``page.local_path``; its
@@ -272,7 +296,7 @@ class Archive:
         re-extraction stores meanwhile are not read back.
         """
         readable = or_(Capture.warc_file.is_not(None), Capture.local_path.is_not(None))
-        ranked = (
+        latest = (
             select(
                 Capture.id,
                 func.row_number()
@@ -281,8 +305,11 @@ class Archive:
                 .label("rank"),
             )
             .where(Capture.article_id.is_not(None), readable)
-            .subquery()
         )
+        if article_ids is not None:
+            latest = latest.where(Capture.article_id >= article_ids[0],
+                                  Capture.article_id < article_ids[1])
+        ranked = latest.subquery()
         query = (
             select(Capture, Source.name)
             .join(ranked, (ranked.c.id == Capture.id) & (ranked.c.rank == 1))
@@ -307,15 +334,16 @@ class Archive:
 
         A URL archived by another process while this batch was prepared breaks the
         unique constraint and the batch rolls back; it is written once more, where that
-        URL is now a revisit.
+        URL is now a revisit. A deadlock with another writer (PostgreSQL aborts one of
+        them: see ``_write``) is retried the same way.
         """
-        for attempt in (1, 2):
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 self._write(pages, run_id)
                 return
-            except IntegrityError:
+            except (IntegrityError, OperationalError) as error:
                 self._forget_uncommitted()
-                if attempt == 2:
+                if attempt == WRITE_ATTEMPTS or not retryable(error):
                     raise
             except Exception:
                 self._forget_uncommitted()
@@ -323,14 +351,25 @@ class Archive:
 
     def _forget_uncommitted(self) -> None:
         """Ids handed out in a rolled-back transaction may be given out again."""
-        self._source_ids.clear()
         self.recent.clear()
 
     def _write(self, pages: Sequence[Page], run_id: int | None) -> None:
+        """The batch in two phases of one transaction. First, without any lock, what
+        other writers cannot see until the commit: the new articles (their multi-row
+        INSERTs and full-text index, most of the batch's database work), the revisits
+        and the captures. Then, under the story-index lock (``lock_story_index``) until
+        the commit, what must see every other writer's finished batch: story linking
+        and the ``stories`` rows. Several processes writing into one PostgreSQL database
+        thus overlap their first phases (benchmarks/store_writers.py).
+
+        A writer in its first phase may wait for a row another writer holds (the same
+        new URL, a revisited article being merged into a story): a wait cycle through
+        the lock is a deadlock that PostgreSQL breaks by aborting one batch, and
+        ``write`` retries it.
+        """
+        self._load_source_ids(pages)
         with Session(self.engine) as session, session.begin():
-            lock_story_index(session)
             batch = BatchIndex.load(session, [p.article for p in pages if p.article])
-            self._load_source_ids(session, pages)
             stored: list[tuple[Page, Article | None]] = []
             for page in pages:
                 article = None
@@ -346,6 +385,13 @@ class Archive:
             # one between the story statements, the same index work took about twice
             # the CPU (benchmarks/store_cost.py, docs/benchmarks.md "Eighth round").
             session.flush()
+            captures = [
+                self.capture(page, run_id, self._source_id(page), article and article.id)
+                for page, article in stored
+            ]
+            session.execute(insert(Capture.__table__), captures)  # Core: no ORM bookkeeping
+            if lock_story_index(session):
+                self._catch_up(session, stored)
             stories: set[int] = set()  # whose copies changed: new, merged or revisited
             alone: list[tuple[Article, str | None]] = []  # new stories of one copy
             for page, article in stored:
@@ -368,41 +414,97 @@ class Archive:
             # A later page of the batch may have joined or merged a story of one copy.
             refresh_stories(session, stories,
                             [(a, source) for a, source in alone if a.id not in stories])
-            captures = [
-                self.capture(page, run_id, self._source_id(page), article and article.id)
-                for page, article in stored
-            ]
-            session.execute(insert(Capture.__table__), captures)  # Core: no ORM bookkeeping
         self.batches_written += 1
+
+    @staticmethod
+    def _catch_up(session: Session, stored: Sequence[tuple[Page, Article | None]]) -> None:
+        """Bring the batch up to what other writers committed between its reads and its
+        lock: the stories its revisited articles and its duplicates' originals are in
+        now (another batch may have merged theirs into another story), and the texts
+        another writer archived first, whose copy here becomes their duplicate, as if
+        the batches had been written one after the other. Two queries, under the lock.
+        """
+        inserted = {article.id for page, article in stored
+                    if article is not None and page.outcome in ("new", "duplicate")}
+        hashes = list({article.content_hash for page, article in stored
+                       if article is not None and page.outcome == "new"})
+        originals: dict[str, tuple[int, int | None]] = {}  # content hash -> (id, story)
+        for digest, article_id, story_id in originals_of(session, hashes):
+            if article_id not in inserted:
+                originals.setdefault(digest, (article_id, story_id))
+        moved: dict[int, int] = {}  # an article of this batch -> the original it copies
+        for page, article in stored:
+            if article is None:
+                continue
+            if page.outcome == "new" and article.content_hash in originals:
+                page.outcome = "duplicate"
+                article.duplicate_of_id, article.story_id = originals[article.content_hash]
+                moved[article.id] = article.duplicate_of_id
+            elif page.outcome == "duplicate" and article.duplicate_of_id in moved:
+                article.duplicate_of_id = moved[article.duplicate_of_id]
+        if moved:  # its capture went in before the lock, as new
+            session.execute(update(Capture).where(Capture.article_id.in_(sorted(moved)),
+                                                  Capture.outcome == "new")
+                            .values(outcome="duplicate"))
+        earlier: set[int] = set()  # story ids read before the lock
+        for page, article in stored:
+            if article is None:
+                continue
+            if page.outcome in ("unchanged", "updated"):
+                earlier.add(article.id)
+            elif page.outcome == "duplicate" and article.duplicate_of_id not in inserted:
+                earlier.add(article.duplicate_of_id)
+        if not earlier:
+            return
+        now: dict[int, int | None] = {}
+        ids = sorted(earlier)
+        for start in range(0, len(ids), 500):
+            rows = session.execute(select(Article.id, Article.story_id)
+                                   .where(Article.id.in_(ids[start:start + 500])))
+            now.update((article_id, story_id) for article_id, story_id in rows)
+        for page, article in stored:
+            if article is None:
+                continue
+            if page.outcome in ("unchanged", "updated"):  # not changed by this batch yet
+                set_committed_value(article, "story_id", now[article.id])
+            elif page.outcome == "duplicate" and article.duplicate_of_id in now:
+                article.story_id = now[article.duplicate_of_id]
 
     def _source_id(self, page: Page) -> int | None:
         return self._source_ids[page.source] if page.source else None
 
-    def _load_source_ids(self, session: Session, pages: Sequence[Page]) -> None:
+    def _load_source_ids(self, pages: Sequence[Page]) -> None:
         """Put the id of each of the batch's sources in ``_source_ids``, creating those
         the archive lacks: one query for the unknown names, one insert for the new ones
-        (a replay meets a new site every few pages; a savepoint each cost ~5 ms)."""
+        (a replay meets a new site every few pages; a savepoint each cost ~5 ms).
+
+        In a short transaction of its own, committed before the batch's, and new names
+        inserted in name order: writers that create the same new source then wait for
+        each other that long, never for a whole batch, and never in a deadlock (two
+        batches inserting the same names in another order). A source row is never
+        worth rolling back with a batch."""
         first_urls: dict[str, str] = {}
         for page in pages:
             if page.source and page.source not in self._source_ids:
                 first_urls.setdefault(page.source, page.url)
         if not first_urls:
             return
-        self._read_source_ids(session, list(first_urls))
-        new = [
-            {"name": name, "domain": host.removeprefix("www.") if host else None}
-            for name, url in first_urls.items()
-            if name not in self._source_ids
-            for host in [urlsplit(url).hostname]
-        ]
-        if new:
-            dialect = session.get_bind().dialect.name
-            upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-            # Names another process created meanwhile are skipped, then read back.
-            session.execute(
-                upsert(Source.__table__).on_conflict_do_nothing(index_elements=["name"]), new
-            )
-            self._read_source_ids(session, [row["name"] for row in new])
+        with Session(self.engine) as session, session.begin():
+            self._read_source_ids(session, list(first_urls))
+            new = sorted((
+                {"name": name, "domain": host.removeprefix("www.") if host else None}
+                for name, url in first_urls.items()
+                if name not in self._source_ids
+                for host in [urlsplit(url).hostname]
+            ), key=lambda row: row["name"])
+            if new:
+                dialect = session.get_bind().dialect.name
+                upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+                # Names another process created meanwhile are skipped, then read back.
+                session.execute(
+                    upsert(Source.__table__).on_conflict_do_nothing(index_elements=["name"]),
+                    new)
+                self._read_source_ids(session, [row["name"] for row in new])
 
     def _read_source_ids(self, session: Session, names: list[str]) -> None:
         for start in range(0, len(names), 500):

@@ -9,6 +9,7 @@ ctype, as the full-text search needs) and drops it at the end.
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import Engine, create_engine, text
 
 from pipelines.database import create_archive_engine
@@ -55,29 +57,33 @@ def postgres_problem() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """URL of a fresh PostgreSQL database for this test session."""
+@contextlib.contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """URL of a new PostgreSQL database (UTF-8 ctype, as the full-text search needs),
+    dropped afterwards. PostgreSQL not answering fails in CI and skips elsewhere."""
     problem = postgres_problem()
     if problem:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required in CI but does not answer: {problem}")
         pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({problem}); CI runs these")
-    name = f"newsarchive_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(
-            text(
-                f"CREATE DATABASE {name} ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' "
-                "LC_CTYPE 'C.UTF-8' TEMPLATE template0"
-            )
-        )
+        connection.execute(text(f"CREATE DATABASE {name} ENCODING 'UTF8' LC_COLLATE "
+                                "'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0"))
     try:
         yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """URL of a fresh PostgreSQL database for this test session."""
+    with fresh_postgres_database("newsarchive_test") as url:
+        yield url
 
 
 def reset_postgres(url: str) -> None:
@@ -140,3 +146,27 @@ def loaded_modules(setup: str, packages: tuple[str, ...]) -> list[str]:
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, check=True).stdout
     return ast.literal_eval(out.strip())
+
+
+REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_problem(url: str) -> str | None:
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
+    except (redis.exceptions.RedisError, OSError) as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of the Redis a fleet's tests share (db 0; each test keeps to its own key
+    prefix). Required in CI; elsewhere its tests are skipped with the reason."""
+    problem = redis_problem(REDIS_TEST_URL)
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required in CI but does not answer at {REDIS_TEST_URL}: "
+                        f"{problem}")
+        pytest.skip(f"Redis not reachable at {REDIS_TEST_URL} ({problem}); CI runs these")
+    return REDIS_TEST_URL

@@ -28,10 +28,9 @@ from sqlalchemy.orm import Session
 
 from pipelines.models import Article, Capture, CrawlRun
 from pipelines.urls import canonical_url
-from tests.conftest import POSTGRES_ADMIN_URL, REPO
+from tests.conftest import REPO, fresh_postgres_database, redis_problem
 from tests.fixture_site import FleetNetwork, unused_port
 
-SHARED_REDIS = "redis://127.0.0.1:6379/0"
 PER_OUTLET = 2  # CONCURRENT_REQUESTS_PER_DOMAIN, for each worker and for the fleet
 SETTINGS = {
     "DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_START_DELAY": "0", "EXTRACT_WORKERS": "1",
@@ -40,41 +39,11 @@ SETTINGS = {
 }
 
 
-def redis_problem(url: str) -> str | None:
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
-    except redis.exceptions.RedisError as exc:
-        return str(exc)
-    return None
-
-
-@pytest.fixture(scope="module")
-def shared_redis() -> str:
-    problem = redis_problem(SHARED_REDIS)
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is required in CI but does not answer at {SHARED_REDIS}: {problem}")
-        pytest.skip(f"Redis not reachable at {SHARED_REDIS} ({problem}); CI runs these")
-    return SHARED_REDIS
-
-
 @pytest.fixture
 def archive() -> Iterator[str]:
     """A fresh PostgreSQL database: the fleet's one archive."""
-    name = f"fleet_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name} TEMPLATE template0 "
-                                    "ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"))
-    except Exception as exc:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"PostgreSQL not reachable ({str(exc).splitlines()[0]}); CI runs these")
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    with fresh_postgres_database("fleet") as url:
+        yield url
 
 
 @pytest.fixture
@@ -162,9 +131,9 @@ def expected_articles(network: FleetNetwork) -> set[str]:
 
 
 def test_three_workers_one_killed_archive_every_article_once_and_stay_polite(
-    shared_redis: str, archive: str, network: FleetNetwork, tmp_path: Path
+    redis_url: str, archive: str, network: FleetNetwork, tmp_path: Path
 ) -> None:
-    fleet = Fleet(network, archive, shared_redis, tmp_path)
+    fleet = Fleet(network, archive, redis_url, tmp_path)
     workers = fleet.start(3)
     deadline = time.monotonic() + 120
     while sum(fleet.article_fetches().values()) < 12 or not fleet.lease_holders():
@@ -207,6 +176,31 @@ def test_three_workers_one_killed_archive_every_article_once_and_stay_polite(
     assert not fleet.article_fetches()
     assert fleet.page_fetches()[("outlet3", "/")] == 1  # listings: once per cycle
     assert archived_urls(archive) == archived
+
+
+def test_a_worker_started_late_joins_the_running_cycle_and_shares_it(
+    redis_url: str, archive: str, tmp_path: Path
+) -> None:
+    """The first worker holds every outlet; one started later joins its cycle, and the
+    first gives outlets back, drained, until each holds its share."""
+    with FleetNetwork(articles=40, delay=0.5) as network:
+        fleet = Fleet(network, archive, redis_url, tmp_path)
+        first = fleet.start(1)
+        deadline = time.monotonic() + 120
+        while sum(fleet.article_fetches().values()) < 12:
+            assert time.monotonic() < deadline, "the worker fetched no articles in two minutes"
+            time.sleep(0.1)
+        late = fleet.start(1)
+        assert wait(first + late) == [0, 0], fleet.log(1)[-3000:]
+        assert "joined cycle 1" in fleet.log(1)
+        assert "giving outlet" in fleet.log(0)
+        claimed = re.search(r"'fleet/claimed': (\d+)", fleet.log(1))
+        assert claimed and int(claimed.group(1)) > 0  # the late worker fetched its share
+        archived = archived_urls(archive)
+        assert set(archived) == expected_articles(network)
+        assert max(archived.values()) == 1
+        assert max(fleet.page_fetches().values()) == 1  # handed over, not fetched again
+        assert max(site.most_active for site in network.sites.values()) <= PER_OUTLET
 
 
 def test_a_redis_restart_mid_cycle_loses_nothing(

@@ -13,6 +13,12 @@ page now, ``file-changed``, not extracted. Each capture that cannot be read agai
 failed capture with its reason, counted in ``archive/failed/<reason>`` and in
 ``reextract/unread/<reason>``, which the run's summary reports
 (:func:`crawler.extensions.format_summary`). The exit status is the crawl command's.
+
+With ``REDIS_URL``, ``scrapy reextract`` started on N machines (same database, same
+options) splits the archive (:mod:`crawler.fleet.units`): the units are ranges of
+``REEXTRACT_UNIT_ARTICLES`` (1000) article ids, each read by one worker; ranges of
+article ids, not capture ids, because an article's latest capture is then ranked within
+one range's captures only, and each article is re-extracted by one worker.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +35,7 @@ from typing import Any, ClassVar
 import scrapy
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
+from sqlalchemy import Engine, func, select
 
 from crawler.commands.crawl import Command as CrawlCommand
 from crawler.items import Page
@@ -36,7 +44,8 @@ from crawler.spiders.replay import ReplaySpider, parse_timestamp
 from crawler.warc import warc_dir
 from crawler.warc_reader import WarcReader
 from pipelines.archive import CAPTURE_BATCH_ROWS, Archive
-from pipelines.database import database_url, open_database, open_read_only
+from pipelines.database import database_url, mask_url, open_database, open_read_only
+from pipelines.models import Article
 
 
 class ReextractSpider(ReplaySpider):
@@ -64,18 +73,51 @@ class ReextractSpider(ReplaySpider):
             "until": until.isoformat() if until else None,
         }
 
+    def identity(self) -> str:
+        """What makes two workers' re-extractions one: the database and the options."""
+        url = mask_url(database_url(self.settings.get("DATABASE_URL")))
+        return json.dumps({"database": url, **self.run_arguments}, sort_keys=True)
+
     async def start(self) -> AsyncIterator[Page]:
         """The captures, read from the database a batch at a time as the in-flight bound
         lets pages through: memory stays flat whatever the archive's size."""
         url = database_url(self.settings.get("DATABASE_URL"))
         await asyncio.to_thread(lambda: open_database(url).dispose())  # schema up to date
+        if not await self.join_fleet():
+            return
         # A read-only engine: its snapshot never takes SQLite's write lock, which the
         # store pipeline needs while the captures are read.
         engine = await asyncio.to_thread(open_read_only, url)
-        batch_rows = self.settings.getint("REEXTRACT_BATCH_ROWS", CAPTURE_BATCH_ROWS)
-        captures = Archive(engine).article_captures(*self.filters, batch_rows=batch_rows)
         reader = WarcReader(self.crawler)
         self.logger.info("re-extracting the archived captures")
+        try:
+            if self.units is None:
+                pages = self.captures(engine, reader)
+            else:
+                pages = self.units.share(lambda: self.article_ranges(engine),
+                                         lambda unit: self.captures(engine, reader, unit))
+            async for page in pages:
+                yield page
+        finally:
+            engine.dispose()
+
+    def article_ranges(self, engine: Engine) -> list[str]:
+        """The units of a fleet: ``first:end`` ranges of article ids (end excluded)."""
+        size = max(1, self.settings.getint("REEXTRACT_UNIT_ARTICLES", 1000))
+        with engine.connect() as connection:
+            low, high = connection.execute(select(func.min(Article.id),
+                                                  func.max(Article.id))).one()
+        if low is None:
+            return []
+        return [f"{first}:{first + size}" for first in range(low, high + 1, size)]
+
+    async def captures(self, engine: Engine, reader: WarcReader,
+                       unit: str | None = None) -> AsyncIterator[Page]:
+        """The captures of all articles, or of a unit's range of article ids, read again."""
+        batch_rows = self.settings.getint("REEXTRACT_BATCH_ROWS", CAPTURE_BATCH_ROWS)
+        first, end = map(int, unit.split(":")) if unit else (0, 0)
+        captures = Archive(engine).article_captures(
+            *self.filters, batch_rows=batch_rows, article_ids=(first, end) if unit else None)
         try:
             while True:
                 await self.in_flight.acquire()
@@ -86,7 +128,6 @@ class ReextractSpider(ReplaySpider):
                 yield await asyncio.to_thread(self.read_capture, reader, page)
         finally:
             await asyncio.to_thread(captures.close)  # ends its transaction
-            engine.dispose()
 
     def read_capture(self, reader: WarcReader, page: Page) -> Page:
         """The capture's page with its body read again, or failed with why it cannot be

@@ -89,7 +89,7 @@ end
 return requests
 """
 # Give an outlet back: when its queue is empty and nothing of it is claimed (ARGV[2]=1:
-# whatever is left, on close, after our claims were put back).
+# with its queue, a drained outlet or on close, once our claims were settled or put back).
 RELEASE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] ~= '1' and (redis.call('ZCARD', KEYS[2]) > 0 or redis.call('HLEN', KEYS[3]) > 0) then
@@ -183,6 +183,7 @@ class FleetScheduler(RedisScheduler):
         self.local: deque[Request] = deque()  # redirects and retries of claimed requests
         self.unsent: list[Request] = []  # to queue once Redis answers again
         self.owned: set[str] = set()  # outlets whose lease this worker holds
+        self.draining: set[str] = set()  # owned, to give back once nothing of it is claimed
         self.claims: dict[str, str] = {}  # claim token -> outlet
         self.waiting: dict[str, int] = {}  # claim token -> its pages not stored yet
         self.next_poll = 0.0
@@ -316,7 +317,7 @@ class FleetScheduler(RedisScheduler):
         if time.monotonic() >= self.next_take:
             self.next_take = time.monotonic() + 1.0
             self.take_outlets()
-        for outlet in sorted(self.owned):
+        for outlet in sorted(self.owned - self.draining):
             claimed = self._pop(keys=[self.key("lease", outlet), self.key("q", outlet),
                                       self.key("inflight", outlet)],
                                 args=[self.cycle.worker, self.take_batch])
@@ -333,9 +334,16 @@ class FleetScheduler(RedisScheduler):
             self.stats.inc_value("scheduler/enqueued", len(claimed))
 
     def take_outlets(self) -> None:
-        """Hold about this worker's share of the outlets that have work."""
+        """Hold about this worker's share of the outlets that have work: take free ones
+        up to it, and past it give one back (drained first: no new claims on it, given
+        back once its claims are settled), so that a worker started late gets work."""
         active, free = self._work(keys=[self.cycle.name("outlets")], args=[self.cycle.key])
         share = math.ceil(int(active) / self.cycle.live_workers())
+        if len(self.owned) > share and not self.draining:
+            outlet = max(self.owned)
+            self.draining.add(outlet)
+            logger.info("giving outlet %s back to the fleet: this worker holds %d outlets, "
+                        "its share is %d", outlet, len(self.owned), share)
         for outlet in (name.decode() for name in free):
             if len(self.owned) >= share:
                 break
@@ -357,6 +365,7 @@ class FleetScheduler(RedisScheduler):
                        "FLEET_LEASE_SECONDS); another worker goes on with it", outlet)
         self.stats.inc_value("fleet/leases-lost")
         self.owned.discard(outlet)
+        self.draining.discard(outlet)
 
     # Settling claims --------------------------------------------------------------
 
@@ -382,12 +391,17 @@ class FleetScheduler(RedisScheduler):
         if done and self.redis(self.forget, done) is None:
             return
         idle = self.owned - {self.claims[token] for token in busy if token in self.claims}
+        claimed = set(self.claims.values())
         for outlet in sorted(idle):
+            # A drained outlet goes back with its queue, once nothing of it is claimed.
+            drained = outlet in self.draining and outlet not in claimed
             released = self.redis(self._release, keys=[
                 self.key("lease", outlet), self.key("q", outlet), self.key("inflight", outlet)],
-                args=[self.cycle.worker, 0])
+                args=[self.cycle.worker, int(drained)])
             if released:
                 self.owned.discard(outlet)
+                self.draining.discard(outlet)
+                self.stats.inc_value("fleet/outlets-given-back")
 
     def tick(self) -> None:
         """Settle claims, and find work for an engine that ran out of it."""
@@ -418,6 +432,7 @@ class FleetScheduler(RedisScheduler):
                                 self.key("inflight", outlet)], args=[self.cycle.worker, 1])
         self.claims.clear()
         self.owned.clear()
+        self.draining.clear()
 
     # The cycle --------------------------------------------------------------------
 
@@ -473,6 +488,7 @@ class FleetScheduler(RedisScheduler):
         self.claims.clear()
         self.waiting.clear()
         self.owned.clear()
+        self.draining.clear()
         self.cycle.join()
         self.df.key = self.cycle.name("dupefilter")
         self.stats.inc_value("fleet/cycles-lost")

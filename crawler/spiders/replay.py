@@ -21,6 +21,13 @@ Every file and folder handed to a replay is hostile until checked:
   socket or device named like a page is ``not-a-file`` (opening a FIFO would block the
   run forever, past SIGTERM).
 - A manifest ``url`` must be http(s) with a host, or ``file:`` (``bad-url``).
+
+With ``REDIS_URL`` the replay is one worker of a fleet (:mod:`crawler.fleet.units`):
+the same command on N machines, on the same path (a shared folder or identical copies),
+splits the work. One worker walks the path, as above, and lists *units*: each WARC file
+is one, other pages go ``REPLAY_UNIT_FILES`` (100) to a unit, with their manifest entry
+(so a manifest still names its files' pages) or, for a problem the walk found, the failed
+page itself; the workers read the units, and each exits once every unit is stored.
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ from scrapy import signals
 from scrapy.core.scraper import Scraper
 from scrapy.crawler import Crawler
 
+from crawler.fleet.connection import FleetError, fleet_url
+from crawler.fleet.units import WorkUnits
 from crawler.items import Page
 from crawler.local_files import (
     ReadFailure,
@@ -147,6 +156,7 @@ class ReplaySpider(scrapy.Spider):
     name = "replay"
     custom_settings: ClassVar[dict[str, Any]] = {"ROBOTSTXT_OBEY": False}
     # The -a arguments, checked and shown by scrapy crawl (crawler/commands/crawl.py).
+    units: WorkUnits | None = None  # with REDIS_URL: this worker's share of the units
     arguments: ClassVar[dict[str, str]] = {
         "path": "file or folder of saved pages to replay (required)",
         "source": "source of every page (default: its manifest source, else its host, else "
@@ -180,6 +190,28 @@ class ReplaySpider(scrapy.Spider):
             crawler.signals.connect(spider._item_done, signal=signal)
         return spider
 
+    async def join_fleet(self) -> bool:
+        """With ``REDIS_URL``, join the cycle of this crawl (``units``); False if Redis
+        does not answer: the run stops, said why (joined here, not in from_crawler:
+        the cycle records itself in the stats, which Scrapy sets up later)."""
+        if fleet_url(self.settings) is None:
+            return True
+        try:
+            self.units = await asyncio.to_thread(WorkUnits.from_crawler, self.crawler,
+                                                 self.identity())
+        except FleetError as exc:
+            self.logger.error("%s", exc)
+            self.crawler.stats.set_value("archive/run_error", str(exc))
+            self.leaving = asyncio.ensure_future(  # a reference: the loop holds it weakly
+                self.crawler.engine.close_spider_async(reason="fleet-unreachable"))
+            return False
+        return True
+
+    def identity(self) -> str:
+        """What makes two workers' replays one crawl: the path, resolved, and the
+        arguments."""
+        return json.dumps(self.run_arguments | {"path": str(self.root)}, sort_keys=True)
+
     def _item_done(self) -> None:
         self.in_flight.release()
         scraper = self.crawler.engine.scraper if self.crawler.engine else None
@@ -190,6 +222,12 @@ class ReplaySpider(scrapy.Spider):
             asyncio.get_running_loop().call_later(0.1, _close_if_idle, scraper)
 
     async def start(self) -> AsyncIterator[Page]:
+        if not await self.join_fleet():
+            return
+        if self.units is not None:
+            async for page in self.units.share(self.unit_names, self.unit_pages):
+                yield page
+            return
         # The walk, the manifests and the reads all run in a thread: one hop a page.
         pages = self.pages()
         while True:
@@ -206,10 +244,12 @@ class ReplaySpider(scrapy.Spider):
         item = next(pages, None)
         return self.read(item) if isinstance(item, FileToRead) else item
 
-    async def warc_pages(self) -> AsyncIterator[Page]:
-        """The pages of the WARC files under the path, read in a thread, in name order."""
+    async def warc_pages(self, files: list[Path] | None = None) -> AsyncIterator[Page]:
+        """The pages of the WARC files under the path (or of ``files``), read in a
+        thread, in name order."""
         pages = WarcReader(self.crawler).pages(
-            sorted(self.warc_files), self.source_name, self.default_source
+            sorted(self.warc_files if files is None else files), self.source_name,
+            self.default_source,
         )
         while True:
             await self.in_flight.acquire()
@@ -218,6 +258,74 @@ class ReplaySpider(scrapy.Spider):
                 self.in_flight.release()
                 return
             yield page
+
+    # A fleet's units ----------------------------------------------------------------
+
+    def unit_names(self) -> Iterator[str]:
+        """The replay's units, from the walk (run by the seeding worker): JSON lists of
+        files to read (path relative to the folder, manifest entry) and failed pages,
+        ``REPLAY_UNIT_FILES`` at a time, so that Redis sees one round trip per 100
+        pages, not per page; then each WARC file alone (``{"warc": path}``)."""
+        size = max(1, self.settings.getint("REPLAY_UNIT_FILES", 100))
+        self.warc_files = []  # a cycle seeded again after Redis restarted: walked again
+        unit: list[dict[str, Any]] = []
+        for item in self.pages():
+            unit.append(self.unit_item(item))
+            if len(unit) >= size:
+                yield json.dumps(unit)
+                unit = []
+        if unit:
+            yield json.dumps(unit)
+        for warc in sorted(self.warc_files):
+            yield json.dumps({"warc": os.path.relpath(warc, self.folder)})
+
+    def unit_item(self, item: Page | FileToRead) -> dict[str, Any]:
+        if isinstance(item, Page):  # a problem the walk found: its failed page
+            return {"failed": {
+                "url": item.url, "fetched_at": item.fetched_at.isoformat(),
+                "local_path": item.local_path, "source": item.source, "error": item.error,
+                "error_detail": item.error_detail,
+            }}
+        entry = item.entry
+        return {
+            "file": os.path.relpath(item.path, self.folder),
+            "real": os.path.relpath(item.real, self.folder) if item.real else None,
+            "entry": None if entry is None else {
+                "url": entry.url, "source": entry.source,
+                "fetched_at": entry.fetched_at.isoformat() if entry.fetched_at else None,
+            },
+        }
+
+    async def unit_pages(self, unit: str) -> AsyncIterator[Page]:
+        """The pages of one unit, read in a thread as the in-flight bound lets them."""
+        items = json.loads(unit)
+        if isinstance(items, dict):
+            async for page in self.warc_pages([self.folder / items["warc"]]):
+                yield page
+            return
+        for item in items:
+            await self.in_flight.acquire()
+            yield await asyncio.to_thread(self.unit_page, item)
+
+    def unit_page(self, item: dict[str, Any]) -> Page:
+        if "failed" in item:
+            failed = item["failed"]
+            return Page(
+                url=failed["url"], fetched_at=parse_timestamp(failed["fetched_at"]),
+                local_path=failed["local_path"], source=failed["source"],
+            ).fail(failed["error"], failed["error_detail"])
+        stated = item["entry"]
+        entry = None if stated is None else ManifestEntry(
+            stated["url"],
+            parse_timestamp(stated["fetched_at"]) if stated["fetched_at"] else None,
+            stated["source"],
+        )
+        path = self.folder / item["file"]
+        real = self.folder / item["real"] if item["real"] else None
+        if not all(inside(Path(os.path.normpath(p)), self.folder) for p in (path, real) if p):
+            # Redis is trusted no more than a manifest: a unit names files in the folder.
+            return self.outside(path, None, entry)
+        return self.read(FileToRead(path, entry, real))
 
     def pages(self) -> Iterator[Page | FileToRead]:
         """Every page to replay, body not read yet; problems found on the way as failed
