@@ -559,7 +559,8 @@ class FleetNetwork(FixtureNetwork):
     articles each. Of every six, three have listings (a feed named in the sources file,
     a feed announced on the homepage, a sitemap named in robots.txt) and three are
     reachable only by links (homepage → two sections → articles). Every answer takes
-    ``delay`` seconds, so a worker's requests overlap and it can be killed mid-cycle."""
+    ``delay`` seconds, so a worker's requests overlap and it can be killed mid-cycle.
+    Each outlet has its own loopback address (127.0.0.10, .11, ...)."""
 
     ROUTES = ("named-feed", "announced-feed", "robots-sitemap", "links", "links", "links")
 
@@ -569,7 +570,9 @@ class FleetNetwork(FixtureNetwork):
         words = " ".join(p for story in seed_stories() for p in story.paragraphs).split()
         for number in range(outlets):
             route = self.ROUTES[number % len(self.ROUTES)]
-            site = self.add_site(f"outlet{number}")
+            # An address of its own: Scrapy keeps one download slot (concurrency, delay,
+            # AutoThrottle) per host, as for outlets on their own domains.
+            site = self.add_site(f"outlet{number}", host=f"127.0.0.{10 + number}")
             paths = [f"/news/story-{number}-{k}-{10000 + k}.html" for k in range(articles)]
             self.articles[site.name] = paths
             for k, path in enumerate(paths):

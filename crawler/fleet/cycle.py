@@ -18,6 +18,7 @@ are alive. A Redis that restarts (it keeps nothing on disk here) loses the cycle
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 
 import redis
@@ -25,13 +26,16 @@ from scrapy.crawler import Crawler
 
 from crawler.fleet.connection import connect, fleet_url, worker_name
 
-# Joining is atomic: the running cycle, or a new one if none runs (or the last is done).
+# Joining is atomic: the running cycle, or a new one if none runs (or the last is done),
+# with the token it was born with (ARGV[1] if this worker started it): a Redis restarted
+# empty numbers cycles from 1 again, and the token tells the new cycle 1 from the old.
 JOIN = """
 local current = redis.call('GET', KEYS[1])
-if current and redis.call('EXISTS', KEYS[1] .. ':' .. current .. ':done') == 0 then
-  return tonumber(current)
+if not current or redis.call('EXISTS', KEYS[1] .. ':' .. current .. ':done') == 1 then
+  current = redis.call('INCR', KEYS[1])
+  redis.call('SET', KEYS[1] .. ':' .. current .. ':born', ARGV[1])
 end
-return redis.call('INCR', KEYS[1])
+return {tonumber(current), redis.call('GET', KEYS[1] .. ':' .. current .. ':born')}
 """
 FINISHED_TTL = 7 * 24 * 3600  # seconds a finished cycle's keys are kept, for a look
 
@@ -50,6 +54,7 @@ class Cycle:
         self.lease_ms = int(lease_seconds * 1000)
         self._join = server.register_script(JOIN)
         self.number = 0
+        self.born: bytes | None = None
         self.key = ""
 
     @classmethod
@@ -69,7 +74,9 @@ class Cycle:
         return cycle
 
     def join(self) -> int:
-        self.number = int(self._join(keys=[f"{self.crawl}:cycle"]))
+        number, self.born = self._join(keys=[f"{self.crawl}:cycle"],
+                                       args=[secrets.token_hex(8)])
+        self.number = int(number)
         self.key = f"{self.crawl}:cycle:{self.number}"
         self.beat()
         return self.number
@@ -115,9 +122,10 @@ class Cycle:
         self.server.zrem(self.name("workers"), self.worker)
 
     def lost(self) -> bool:
-        """Redis no longer knows this cycle (it restarted, or the cycle was ended)."""
-        current = self.server.get(f"{self.crawl}:cycle")
-        return current is None or int(current) != self.number
+        """Redis no longer knows this cycle (it restarted empty, perhaps already holding a
+        new cycle of the same number)."""
+        current, born = self.server.mget(f"{self.crawl}:cycle", self.name("born"))
+        return current is None or int(current) != self.number or born != self.born
 
     # End ---------------------------------------------------------------------------
 
@@ -128,7 +136,7 @@ class Cycle:
         """Mark the cycle done; its keys (and ``keys``) expire in a week."""
         pipe = self.server.pipeline()
         pipe.set(self.name("done"), self.worker, ex=FINISHED_TTL)
-        for key in (self.name("workers"), self.name("seeded"), *keys):
+        for key in (self.name("workers"), self.name("seeded"), self.name("born"), *keys):
             pipe.expire(key, FINISHED_TTL)
         pipe.execute()
 

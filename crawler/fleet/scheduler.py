@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import logging
 import math
 import time
@@ -168,6 +169,10 @@ def wake(crawler: Crawler) -> None:
 
 
 class FleetScheduler(RedisScheduler):
+    """The spider it serves (``news``) gives it ``cycle`` (its :class:`Cycle`),
+    ``seeds()`` (its first requests, to seed a cycle again) and ``cycle_lost()`` (to
+    forget what it listed in a cycle Redis lost)."""
+
     def __init__(self, crawler: Crawler, server: Any) -> None:
         super().__init__(server, persist=True, dupefilter=CycleDupeFilter(server, key=""),
                          serializer=picklecompat)
@@ -317,6 +322,7 @@ class FleetScheduler(RedisScheduler):
         if time.monotonic() >= self.next_take:
             self.next_take = time.monotonic() + 1.0
             self.take_outlets()
+        per_outlet: list[list[Request]] = []
         for outlet in sorted(self.owned - self.draining):
             claimed = self._pop(keys=[self.key("lease", outlet), self.key("q", outlet),
                                       self.key("inflight", outlet)],
@@ -324,14 +330,20 @@ class FleetScheduler(RedisScheduler):
             if claimed is None:  # the lease expired and another worker took the outlet
                 self.lost_lease(outlet)
                 continue
+            requests = []
             for data in claimed:
                 request = self.codec.decode(data)
                 token = hashlib.sha1(data).hexdigest()  # POP's redis.sha1hex
                 request.meta[CLAIM] = token
                 self.claims[token] = outlet
-                self.ready.append(request)
+                requests.append(request)
+            per_outlet.append(requests)
             self.stats.inc_value("fleet/claimed", len(claimed))
             self.stats.inc_value("scheduler/enqueued", len(claimed))
+        # Outlets taken in turn: the engine hands the downloader its first requests, and
+        # a run of one outlet's would wait in that outlet's slot while others sit idle.
+        self.ready.extend(request for turn in itertools.zip_longest(*per_outlet)
+                          for request in turn if request is not None)
 
     def take_outlets(self) -> None:
         """Hold about this worker's share of the outlets that have work: take free ones
@@ -339,7 +351,7 @@ class FleetScheduler(RedisScheduler):
         back once its claims are settled), so that a worker started late gets work."""
         active, free = self._work(keys=[self.cycle.name("outlets")], args=[self.cycle.key])
         share = math.ceil(int(active) / self.cycle.live_workers())
-        if len(self.owned) > share and not self.draining:
+        if 0 < share < len(self.owned) and not self.draining:
             outlet = max(self.owned)
             self.draining.add(outlet)
             logger.info("giving outlet %s back to the fleet: this worker holds %d outlets, "
@@ -404,7 +416,10 @@ class FleetScheduler(RedisScheduler):
                 self.stats.inc_value("fleet/outlets-given-back")
 
     def tick(self) -> None:
-        """Settle claims, and find work for an engine that ran out of it."""
+        """Queue what waited for Redis, settle claims, and find work for an engine that
+        ran out of it."""
+        if self.unsent:
+            self.send_unsent()
         self.settle()
         if not (self.ready or self.local) and self.fill():
             wake(self.crawler)
@@ -467,6 +482,9 @@ class FleetScheduler(RedisScheduler):
             raise DontCloseSpider
 
     def cycle_over(self) -> bool:
+        self.send_unsent()
+        if self.unsent:  # Redis went down again: these are not lost, nor the cycle over
+            return False
         if self.cycle.lost():
             self.rejoin()
             return False
@@ -475,7 +493,7 @@ class FleetScheduler(RedisScheduler):
         if self.cycle.done():
             return True
         active, _ = self._work(keys=[self.cycle.name("outlets")], args=[self.cycle.key])
-        if active or self.unsent or not self.cycle.server.exists(self.cycle.name("seeded")):
+        if active or not self.cycle.server.exists(self.cycle.name("seeded")):
             return False
         self.cycle.finish(self.cycle.name("dupefilter"), self.cycle.name("outlets"))
         logger.info("cycle %d is done: nothing is queued or claimed by any worker",
@@ -491,6 +509,7 @@ class FleetScheduler(RedisScheduler):
         self.draining.clear()
         self.cycle.join()
         self.df.key = self.cycle.name("dupefilter")
+        self.spider.cycle_lost()
         self.stats.inc_value("fleet/cycles-lost")
         self.stats.set_value("fleet/cycle", self.cycle.number)
         logger.warning("Redis no longer knows cycle %d (restarted?): joined cycle %d; it is "

@@ -187,6 +187,11 @@ class NewsSpider(scrapy.Spider):
             settings.set("SCHEDULER", "crawler.fleet.scheduler.FleetScheduler",
                          priority="spider")
 
+    def cycle_lost(self) -> None:
+        """The fleet's Redis lost the cycle: what this worker listed was requested in the
+        lost one, and must be requested again in the new one."""
+        self.listed.clear()
+
     def identity(self) -> str:
         """What makes two workers' crawls one: the same outlets at the same homepages."""
         return "\n".join(sorted(f"{s.name}\t{s.homepage}" for s in self.sources))
