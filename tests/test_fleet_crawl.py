@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -208,6 +209,11 @@ def test_a_redis_restart_mid_cycle_loses_nothing(
 ) -> None:
     """Redis keeps nothing on disk here: restarted, it has forgotten the cycle. The workers
     ride out the outage, start a new cycle, and archive every article once."""
+    if shutil.which("redis-server") is None:
+        message = "this test starts a Redis of its own: redis-server is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     port = unused_port()
     command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                "--appendonly", "no"]
