@@ -18,7 +18,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,13 @@ class Fleet:
         holders = {server.get(key) for key in server.scan_iter(f"{self.prefix}:*:lease:*")}
         return {int(holder.decode().rsplit(":", 1)[1]) for holder in holders if holder}
 
+    def wait_for_articles(self, count: int, also: Callable[[], object] = lambda: True) -> None:
+        """Until the outlets have served ``count`` article pages (and ``also()`` holds)."""
+        deadline = time.monotonic() + 120
+        while sum(self.article_fetches().values()) < count or not also():
+            assert time.monotonic() < deadline, "the fleet fetched no articles in two minutes"
+            time.sleep(0.1)
+
     def article_fetches(self) -> Counter[str]:
         return Counter(site.link(r.path) for site in self.network.sites.values()
                        for r in site.requests() if r.path.startswith("/news/"))
@@ -136,10 +143,7 @@ def test_three_workers_one_killed_archive_every_article_once_and_stay_polite(
 ) -> None:
     fleet = Fleet(network, archive, redis_url, tmp_path)
     workers = fleet.start(3)
-    deadline = time.monotonic() + 120
-    while sum(fleet.article_fetches().values()) < 12 or not fleet.lease_holders():
-        assert time.monotonic() < deadline, "the fleet fetched no articles in two minutes"
-        time.sleep(0.1)
+    fleet.wait_for_articles(12, also=fleet.lease_holders)
     victim = next(w for w in workers if w.pid in fleet.lease_holders())
     victim.send_signal(signal.SIGKILL)
     survivors = [w for w in workers if w is not victim]
@@ -187,10 +191,7 @@ def test_a_worker_started_late_joins_the_running_cycle_and_shares_it(
     with FleetNetwork(articles=40, delay=0.5) as network:
         fleet = Fleet(network, archive, redis_url, tmp_path)
         first = fleet.start(1)
-        deadline = time.monotonic() + 120
-        while sum(fleet.article_fetches().values()) < 12:
-            assert time.monotonic() < deadline, "the worker fetched no articles in two minutes"
-            time.sleep(0.1)
+        fleet.wait_for_articles(12)
         late = fleet.start(1)
         assert wait(first + late) == [0, 0], fleet.log(1)[-3000:]
         assert "joined cycle 1" in fleet.log(1)
@@ -224,10 +225,7 @@ def test_a_redis_restart_mid_cycle_loses_nothing(
             time.sleep(0.05)
         fleet = Fleet(network, archive, url, tmp_path)
         workers = fleet.start(2)
-        deadline = time.monotonic() + 120
-        while sum(fleet.article_fetches().values()) < 12:
-            assert time.monotonic() < deadline, "the fleet fetched no articles in two minutes"
-            time.sleep(0.1)
+        fleet.wait_for_articles(12)
         server.send_signal(signal.SIGKILL)
         server.wait()
         time.sleep(2)
