@@ -39,7 +39,7 @@ from crawler.warc import DIGESTS, DigestIndex, Exchange, WarcFiles, digest_index
 from crawler.warc_reader import WarcReader
 from pipelines.database import open_database
 from pipelines.models import Article, Capture, CrawlRun, Source
-from tests.conftest import CORPUS, REPO, SEEDS, fresh_postgres_database, reset_postgres, run_scrapy
+from tests.conftest import REPO, SEEDS, fresh_postgres_database, reset_postgres, run_scrapy
 
 CORPUS_FILES = 40  # corpus pages in the folder, beside the five seeds and a WARC file
 WARC_PAGES = 4
@@ -70,15 +70,11 @@ def prefix(redis_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def pages(tmp_path_factory: pytest.TempPathFactory, wcxb_corpus: Path) -> Path:
     """A folder to replay: the seed pages and their manifest, corpus pages, a WARC file."""
-    if not (CORPUS / "html").is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the corpus is not at {CORPUS}")
-        pytest.skip(f"the corpus is not at {CORPUS}")
     folder = tmp_path_factory.mktemp("pages")
     shutil.copytree(SEEDS, folder / "seeds")
-    corpus = sorted((CORPUS / "html").glob("*.html.gz"))
+    corpus = sorted((wcxb_corpus / "html").glob("*.html.gz"))
     for path in corpus[:CORPUS_FILES]:
         shutil.copy(path, folder / path.name)
     with (folder / "pages.warc.gz").open("wb") as stream:

@@ -88,7 +88,7 @@ class ReextractSpider(ReplaySpider):
         # A read-only engine: its snapshot never takes SQLite's write lock, which the
         # store pipeline needs while the captures are read.
         engine = await asyncio.to_thread(open_read_only, url)
-        reader = WarcReader(self.crawler)
+        reader = self.warc_reader
         self.logger.info("re-extracting the archived captures")
         try:
             if self.units is None:

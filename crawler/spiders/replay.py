@@ -33,6 +33,7 @@ page itself; the workers read the units, and each exits once every unit is store
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 from array import array
@@ -244,10 +245,16 @@ class ReplaySpider(scrapy.Spider):
         item = next(pages, None)
         return self.read(item) if isinstance(item, FileToRead) else item
 
+    @functools.cached_property
+    def warc_reader(self) -> WarcReader:
+        """One reader for the run: it remembers the payloads read (revisits of a later
+        file resolve from them) and opens the fleet's digest index once."""
+        return WarcReader(self.crawler)
+
     async def warc_pages(self, files: list[Path] | None = None) -> AsyncIterator[Page]:
         """The pages of the WARC files under the path (or of ``files``), read in a
         thread, in name order."""
-        pages = WarcReader(self.crawler).pages(
+        pages = self.warc_reader.pages(
             sorted(self.warc_files if files is None else files), self.source_name,
             self.default_source,
         )
@@ -300,7 +307,11 @@ class ReplaySpider(scrapy.Spider):
         """The pages of one unit, read in a thread as the in-flight bound lets them."""
         items = json.loads(unit)
         if isinstance(items, dict):
-            async for page in self.warc_pages([self.folder / items["warc"]]):
+            warc = self.folder / items["warc"]
+            if not self.unit_inside(warc):
+                yield self.outside(warc, None)
+                return
+            async for page in self.warc_pages([warc]):
                 yield page
             return
         for item in items:
@@ -322,10 +333,13 @@ class ReplaySpider(scrapy.Spider):
         )
         path = self.folder / item["file"]
         real = self.folder / item["real"] if item["real"] else None
-        if not all(inside(Path(os.path.normpath(p)), self.folder) for p in (path, real) if p):
-            # Redis is trusted no more than a manifest: a unit names files in the folder.
+        if not all(self.unit_inside(p) for p in (path, real) if p):
             return self.outside(path, None, entry)
         return self.read(FileToRead(path, entry, real))
+
+    def unit_inside(self, path: Path) -> bool:
+        """Redis is trusted no more than a manifest: a unit names files in the folder."""
+        return inside(Path(os.path.normpath(path)), self.folder)
 
     def pages(self) -> Iterator[Page | FileToRead]:
         """Every page to replay, body not read yet; problems found on the way as failed
