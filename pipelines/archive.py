@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, func, insert, or_, select, update
+from sqlalchemy import Engine, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from crawler.items import Page
 from crawler.sources import NewsSource
@@ -31,8 +30,8 @@ from pipelines.stories import (
     CANDIDATES_PER_BUCKET,
     PRUNE_EVERY_BATCHES,
     STORY_WINDOW_DAYS,
+    BatchLinks,
     RecentShingles,
-    link_story,
     lock_story_index,
     prune_story_bands,
     refresh_stories,
@@ -121,6 +120,18 @@ class BatchIndex:
         self.by_url[article.url] = article
         if article.duplicate_of_id is None:
             self.originals.setdefault(article.content_hash, article)
+
+
+def new_article_ids(session: Session, count: int) -> Iterator[int]:
+    """Ids for a batch's new articles before they are inserted: story linking gives
+    each its story first, and the INSERT carries it (``stories.BatchLinks``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return iter(session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence('articles', 'id')) "
+                 "FROM generate_series(1, :count)"), {"count": count}).all())
+    # SQLite: the writer holds the database's write lock since BEGIN IMMEDIATE.
+    last = session.scalar(select(func.coalesce(func.max(Article.id), 0)))
+    return iter(range(last + 1, last + 1 + count))
 
 
 def originals_of(session: Session, hashes: Sequence[str]) -> Iterator[Any]:
@@ -355,12 +366,15 @@ class Archive:
 
     def _write(self, pages: Sequence[Page], run_id: int | None) -> None:
         """The batch in two phases of one transaction. First, without any lock, what
-        other writers cannot see until the commit: the new articles (their multi-row
-        INSERTs and full-text index, most of the batch's database work), the revisits
-        and the captures. Then, under the story-index lock (``lock_story_index``) until
-        the commit, what must see every other writer's finished batch: story linking
-        and the ``stories`` rows. Several processes writing into one PostgreSQL database
-        thus overlap their first phases (benchmarks/store_writers.py).
+        other writers cannot see until the commit: the revisits, the story links of the
+        new and changed texts as the committed archive stands (``stories.BatchLinks``),
+        then the new articles with their stories (multi-row INSERTs and the full-text
+        index), their band rows and the captures: nearly all of the batch's work. Then,
+        under the story-index lock (``lock_story_index``) until the commit, only what
+        other writers may have committed meanwhile: a text archived first elsewhere,
+        stories merged, new copies; and the ``stories`` rows. Several processes writing
+        into one PostgreSQL database thus overlap all but that short second phase
+        (benchmarks/store_writers.py).
 
         A writer in its first phase may wait for a row another writer holds (the same
         new URL, a revisited article being merged into a story): a wait cycle through
@@ -370,60 +384,49 @@ class Archive:
         self._load_source_ids(pages)
         with Session(self.engine) as session, session.begin():
             batch = BatchIndex.load(session, [p.article for p in pages if p.article])
+            ids = new_article_ids(session, sum(p.article is not None for p in pages))
             stored: list[tuple[Page, Article | None]] = []
             for page in pages:
                 article = None
                 if page.error is not None:
                     page.outcome = "failed"
                 elif page.article is not None:
-                    page.outcome, article = self.store_article(session, page, batch)
+                    page.outcome, article = self.store_article(session, page, batch, ids)
                 elif page.outcome is None:
                     page.outcome = "not-article"
                 stored.append((page, article))
-            # The new articles go in together, before any story is linked: multi-row
-            # INSERTs, in which the full-text trigger indexes the batch. Inserted one by
-            # one between the story statements, the same index work took about twice
-            # the CPU (benchmarks/store_cost.py, docs/benchmarks.md "Eighth round").
+            links = BatchLinks(self.recent, self.candidates_per_bucket, self.story_window)
+            alone = links.plan(session, [(article, page.article, page.outcome, page.source)
+                                         for page, article in stored if article is not None])
+            # The new articles go in together, with their stories: multi-row INSERTs, in
+            # which the full-text trigger indexes the batch. Inserted one by one between
+            # the story statements, the same index work took about twice the CPU
+            # (benchmarks/store_cost.py, docs/benchmarks.md "Eighth round").
             session.flush()
+            links.insert_bands(session)
+            refresh_stories(session, (), alone)  # stories of one copy: no other writer's
             captures = [
                 self.capture(page, run_id, self._source_id(page), article and article.id)
                 for page, article in stored
             ]
             session.execute(insert(Capture.__table__), captures)  # Core: no ORM bookkeeping
-            if lock_story_index(session):
-                self._catch_up(session, stored)
-            stories: set[int] = set()  # whose copies changed: new, merged or revisited
-            alone: list[tuple[Article, str | None]] = []  # new stories of one copy
-            for page, article in stored:
-                if article is None:
-                    continue
-                if page.outcome in ("new", "duplicate", "updated"):
-                    if page.outcome == "duplicate" and article.story_id is None:
-                        # Its original came earlier in this batch: linked by now.
-                        article.story_id = batch.originals[article.content_hash].story_id
-                    linked = link_story(session, article, page.article, self.recent,
-                                        self.candidates_per_bucket, self.story_window)
-                    stories |= linked
-                    if not linked:
-                        alone.append((article, page.source))
-                elif article.story_id is not None:  # a revisit: last_seen_at moved
-                    stories.add(article.story_id)
+            locked = lock_story_index(session)
+            if locked:
+                links.became_duplicate(session, self._catch_up(session, stored))
+            stories, alone = links.settle(session, locked)
             if self.story_window is not None and self.batches_written % PRUNE_EVERY_BATCHES == 0:
                 prune_story_bands(session, self.story_window)
             session.flush()
-            # A later page of the batch may have joined or merged a story of one copy.
-            refresh_stories(session, stories,
-                            [(a, source) for a, source in alone if a.id not in stories])
+            refresh_stories(session, stories, alone)
         self.batches_written += 1
 
     @staticmethod
-    def _catch_up(session: Session, stored: Sequence[tuple[Page, Article | None]]) -> None:
-        """Bring the batch up to what other writers committed between its reads and its
-        lock: the stories its revisited articles and its duplicates' originals are in
-        now (another batch may have merged theirs into another story), and the texts
-        another writer archived first, whose copy here becomes their duplicate, as if
-        the batches had been written one after the other. Two queries, under the lock.
-        """
+    def _catch_up(session: Session, stored: Sequence[tuple[Page, Article | None]]
+                  ) -> dict[int, tuple[int, int | None]]:
+        """The batch's new texts that another writer archived first, between the batch's
+        reads and its lock: each becomes a duplicate of theirs (article id -> the
+        original and its story), as if the batches had been written one after the
+        other. One query, under the lock."""
         inserted = {article.id for page, article in stored
                     if article is not None and page.outcome in ("new", "duplicate")}
         hashes = list({article.content_hash for page, article in stored
@@ -432,43 +435,21 @@ class Archive:
         for digest, article_id, story_id in originals_of(session, hashes):
             if article_id not in inserted:
                 originals.setdefault(digest, (article_id, story_id))
-        moved: dict[int, int] = {}  # an article of this batch -> the original it copies
+        moved: dict[int, tuple[int, int | None]] = {}
         for page, article in stored:
             if article is None:
                 continue
             if page.outcome == "new" and article.content_hash in originals:
                 page.outcome = "duplicate"
-                article.duplicate_of_id, article.story_id = originals[article.content_hash]
-                moved[article.id] = article.duplicate_of_id
+                moved[article.id] = originals[article.content_hash]
+                article.duplicate_of_id = moved[article.id][0]
             elif page.outcome == "duplicate" and article.duplicate_of_id in moved:
-                article.duplicate_of_id = moved[article.duplicate_of_id]
+                article.duplicate_of_id = moved[article.duplicate_of_id][0]
         if moved:  # its capture went in before the lock, as new
             session.execute(update(Capture).where(Capture.article_id.in_(sorted(moved)),
                                                   Capture.outcome == "new")
                             .values(outcome="duplicate"))
-        earlier: set[int] = set()  # story ids read before the lock
-        for page, article in stored:
-            if article is None:
-                continue
-            if page.outcome in ("unchanged", "updated"):
-                earlier.add(article.id)
-            elif page.outcome == "duplicate" and article.duplicate_of_id not in inserted:
-                earlier.add(article.duplicate_of_id)
-        if not earlier:
-            return
-        now: dict[int, int | None] = {}
-        ids = sorted(earlier)
-        for start in range(0, len(ids), 500):
-            rows = session.execute(select(Article.id, Article.story_id)
-                                   .where(Article.id.in_(ids[start:start + 500])))
-            now.update((article_id, story_id) for article_id, story_id in rows)
-        for page, article in stored:
-            if article is None:
-                continue
-            if page.outcome in ("unchanged", "updated"):  # not changed by this batch yet
-                set_committed_value(article, "story_id", now[article.id])
-            elif page.outcome == "duplicate" and article.duplicate_of_id in now:
-                article.story_id = now[article.duplicate_of_id]
+        return moved
 
     def _source_id(self, page: Page) -> int | None:
         return self._source_ids[page.source] if page.source else None
@@ -514,10 +495,10 @@ class Archive:
             self._source_ids.update((name, source_id) for name, source_id in rows)
 
     def store_article(
-        self, session: Session, page: Page, batch: BatchIndex
+        self, session: Session, page: Page, batch: BatchIndex, ids: Iterator[int]
     ) -> tuple[str, Article]:
         """The page's article, new or revisited, and the outcome; a new one is added to
-        the session, not yet inserted (see ``_write``)."""
+        the session with the next of ``ids``, not yet inserted (see ``_write``)."""
         fields = page.article or {}
         existing = batch.by_url.get(fields["url"])
         if existing is not None:
@@ -526,9 +507,8 @@ class Archive:
                 batch.add(existing)  # its new text may be the original of a later page's
             return outcome, existing
         original = batch.originals.get(fields["content_hash"])
-        if original is not None and original.id is None:
-            session.flush()  # an original from this batch: its id is needed now
         article = Article(
+            id=next(ids),
             source_id=self._source_id(page),
             first_seen_at=page.fetched_at,
             last_seen_at=page.fetched_at,

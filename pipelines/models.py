@@ -238,3 +238,18 @@ class StoryBand(Base):
     article_id: Mapped[int] = mapped_column(
         ID, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class StoryLinkLog(Base):
+    """The articles each batch indexed in ``story_bands``, numbered in the order the
+    batches were linked (PostgreSQL; SQLite's writers are serialised and never need
+    it). A writer links its batch against the committed archive, then reads here which
+    articles were linked by others since, and checks only those under the story lock
+    (``pipelines.stories.BatchLinks``). Old batches are pruned; a writer that falls
+    behind the log checks all its candidates again instead."""
+
+    __tablename__ = "story_link_log"
+
+    batch: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    article_id: Mapped[int] = mapped_column(ID, primary_key=True)
+

@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from crawler.items import Page
+from pipelines import stories
 from pipelines.archive import Archive
 from pipelines.database import open_database
 from pipelines.models import Article, Capture, Source
@@ -46,18 +47,23 @@ def again(page: Page) -> Page:
     return dataclasses.replace(page, url=url, article={**(page.article or {}), "url": url})
 
 
-def batches() -> list[list[list[Page]]]:
-    """Each writer's batches: first, its outlet's copy of every story, and the page the
-    next writer archives in its own first batch, under another URL (the same text, at the
-    same moment); then the first batch's pages again (revisits)."""
+def batches(syndicated: bool) -> list[list[list[Page]]]:
+    """Each writer's batches: first, its outlet's copy of every story, and
+    (``syndicated``) the page the next writer archives in its own first batch, under
+    another URL (the same text, at the same moment); then the first batch's pages again
+    (revisits)."""
     own = [[fresh_page(*copies(n)[kind]) for n in SEEDS] for kind in KINDS]
-    first = [own[w] + [again(page) for page in own[(w + 1) % WRITERS]] for w in range(WRITERS)]
+    first = [own[w] + [again(page) for page in own[(w + 1) % WRITERS] if syndicated]
+             for w in range(WRITERS)]
     return [[pages, [fresh_page(*copies(n)[KINDS[w]]) for n in SEEDS]]
             for w, pages in enumerate(first)]
 
 
-def write(url: str, pages: list[list[Page]]) -> None:
-    """A store process: its own engine, ``Archive.write`` per batch, as a crawl does."""
+def write(url: str, pages: list[list[Page]], log_batches: int | None) -> None:
+    """A store process: its own engine, ``Archive.write`` per batch, as a crawl does;
+    ``log_batches``: how many batches ``story_link_log`` keeps, if not the default."""
+    if log_batches is not None:
+        stories.LOG_BATCHES = log_batches
     archive = Archive(open_database(url))
     for batch in pages:
         archive.write(batch, None)
@@ -123,11 +129,17 @@ def wait_for_waiters(url: str, count: int, deadline: float, writers: list) -> No
     engine.dispose()
 
 
+@pytest.mark.parametrize(("log_batches", "syndicated"), [(None, True), (0, False)],
+                         ids=["log", "log-pruned"])
 def test_four_store_processes_at_once_group_stories_as_one_writer_does(
-    lock_databases: tuple[str, str],
+    lock_databases: tuple[str, str], log_batches: int | None, syndicated: bool
 ) -> None:
+    """Under the lock, a writer reads what the others linked meanwhile from
+    ``story_link_log``. A log pruned past that point (here it keeps only the last
+    batch: the third writer finds the first's gone) makes it search every bucket again;
+    no writer's texts are another's there, so that each links copies, not duplicates."""
     concurrent, single = lock_databases
-    work = batches()
+    work = batches(syndicated)
 
     one = Archive(open_database(single))
     for pages in work:
@@ -136,7 +148,7 @@ def test_four_store_processes_at_once_group_stories_as_one_writer_does(
     one.engine.dispose()
     alone, alone_outcomes, _ = archived(single)
     duplicated = {url + "?syndicated=again" for url in expected_stories(SEEDS)
-                  for url in url}
+                  for url in url if syndicated}
     expected = {story | {url for url in duplicated if url.split("?")[0] in story}
                 for story in expected_stories(SEEDS)}
     assert alone == expected
@@ -152,7 +164,8 @@ def test_four_store_processes_at_once_group_stories_as_one_writer_does(
     spawn = multiprocessing.get_context("spawn")  # no inherited connections
     with barrier.connect() as connection:
         connection.execute(text("LOCK TABLE captures IN EXCLUSIVE MODE"))
-        writers = [spawn.Process(target=write, args=(concurrent, pages)) for pages in work]
+        writers = [spawn.Process(target=write, args=(concurrent, pages, log_batches))
+                   for pages in work]
         for writer in writers:
             writer.start()
         wait_for_waiters(concurrent, WRITERS, time.monotonic() + 120, writers)
@@ -164,5 +177,11 @@ def test_four_store_processes_at_once_group_stories_as_one_writer_does(
 
     together, outcomes, twice = archived(concurrent)
     assert together == alone
+    if log_batches == 0:  # the log is pruned as it grows: the last batch is left
+        engine = create_engine(concurrent)
+        with engine.connect() as connection:
+            assert connection.execute(text(
+                "SELECT count(DISTINCT batch) FROM story_link_log")).scalar_one() == 1
+        engine.dispose()
     assert not twice, "a text archived at once by two writers became two originals"
     assert outcomes == alone_outcomes  # as many new, duplicate and unchanged pages

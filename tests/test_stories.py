@@ -40,7 +40,12 @@ from pipelines.shingles import (
     shingle_hashes,
     shingles,
 )
-from pipelines.stories import band_parameters, candidates_query, story_window
+from pipelines.stories import (
+    RecentShingles,
+    band_parameters,
+    candidates_query,
+    story_window,
+)
 from tests.conftest import SEEDS, loaded_modules, reset_postgres, run_scrapy
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
@@ -320,6 +325,32 @@ def test_stories_with_more_copies_than_a_bucket_is_read_for_still_link_and_merge
 
     archive.write([full_page], None)
     assert stories_of(archive) == {head_story | tail_story | {full[0]}, other_story}
+    archive.engine.dispose()
+
+
+def test_a_copy_links_even_when_the_shingle_cache_forgets_it_mid_batch(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A candidate's shingles come from the writer's cache of recent articles, else from
+    its text, read with the batch's other candidates. Checking one page of a batch may
+    cache a text it read and evict the candidate a later page of that batch was to find
+    there: that copy must still be read, not taken for a text of nothing."""
+    title, paragraphs = seed_text(1)
+    same_lead = (  # seed 1 under seed 0's lead paragraph: a candidate, and no copy, of 0
+        "https://same-lead.example/0-1.html",
+        html_page("same-lead.example", title, [seed_text(0)[1][0], *paragraphs[1:]],
+                  "2025-08-20T08:00:00+05:30"),
+        "text/html; charset=utf-8")
+    archive = Archive(open_database(fresh_database(database_url, tmp_path, "forgetful")))
+    # Three entries: after the last batch's two, only seed 3's is left, and reading
+    # seed 0's for the same-lead page evicts it before its copy is checked.
+    archive.recent = RecentShingles(3)
+    for batch in ([copies(0)["original"]], [copies(3)["original"]],
+                  [same_lead, copies(3)["edited"]]):
+        archive.write([fresh_page(*page) for page in batch], None)
+    assert stories_of(archive) == {
+        frozenset({copies(0)["original"][0]}), frozenset({same_lead[0]}),
+        frozenset({copies(3)["original"][0], copies(3)["edited"][0]})}
     archive.engine.dispose()
 
 
