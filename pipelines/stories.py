@@ -214,9 +214,10 @@ class BatchLinks:
     the INSERT cost as much again). :meth:`settle` runs under the story lock
     (``lock_story_index``) on PostgreSQL: it reads only what other writers may have
     committed since, the stories of the articles it relied on (merged meanwhile?) and
-    the batch's candidates again (a copy archived meanwhile?), and writes the final
-    stories. The stories are then those of the batches written one after the other
-    (tests/test_store_writers.py). On SQLite writers are serialised and plan is final.
+    the articles linked since (``story_link_log``: a copy archived meanwhile?), and
+    writes the final stories. The stories are then those of the batches written one
+    after the other (tests/test_store_writers.py). On SQLite writers are serialised and
+    the plan is final.
 
     An article's candidates are the newest :data:`CANDIDATES_PER_BUCKET` of each of its
     band buckets, first seen within the window, plus the batch's earlier articles that
@@ -256,7 +257,7 @@ class BatchLinks:
             self.seen = session.scalar(select(func.coalesce(func.max(StoryLinkLog.batch), 0)))
         for article, fields, outcome, source in entries:
             self.articles[article.id] = (article, source)
-            if outcome == "new" or outcome == "duplicate":
+            if outcome in ("new", "duplicate"):
                 self.new.add(article.id)
             if outcome in ("unchanged", "updated"):
                 self.story_of[article.id] = article.story_id
