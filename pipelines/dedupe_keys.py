@@ -26,6 +26,7 @@ from pipelines.shingles import (
     LEAD_MIN_LINE_WORDS,
     LEAD_WORDS,
     NUM_PERM,
+    encoded_shingle_hashes,
     shingle_hashes,
 )
 
@@ -34,7 +35,7 @@ _A = _permutations.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2)
 _B = _permutations.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
 
 
-def minhash(values: Sequence[int]) -> np.ndarray:
+def minhash(values: Sequence[int] | np.ndarray) -> np.ndarray:
     """The MinHash of a set of 32-bit hashes: murmur3's finaliser, then a_k * h + b_k."""
     hv = np.array(values, dtype=np.uint32)
     hv ^= hv >> np.uint32(16)
@@ -42,17 +43,23 @@ def minhash(values: Sequence[int]) -> np.ndarray:
     hv ^= hv >> np.uint32(13)
     hv *= np.uint32(0xC2B2AE35)
     hv ^= hv >> np.uint32(16)
-    return (hv[:, np.newaxis] * _A + _B).min(axis=0)
+    products = np.multiply.outer(hv, _A)
+    products += _B  # in place: one (shingles x 128) array, not two
+    return products.min(axis=0)
 
 
-def band_hashes(values: Sequence[int], bands: Sequence[tuple[int, int]]) -> list[int]:
+def band_hashes(
+    values: Sequence[int] | np.ndarray, bands: Sequence[tuple[int, int]]
+) -> list[int]:
     """One signed 64-bit hash per LSH band of the set's MinHash (empty for an empty set)."""
-    if not values:
+    if len(values) == 0:
         return []
-    signature = minhash(values)
+    # The signature's bytes once, sliced per band (4 bytes a row), not one array view
+    # and one tobytes() call per band.
+    signature = minhash(values).tobytes()
     return [
         int.from_bytes(
-            hashlib.blake2b(signature[start:end].tobytes(), digest_size=8).digest(),
+            hashlib.blake2b(signature[start * 4 : end * 4], digest_size=8).digest(),
             "little",
             signed=True,
         )
@@ -69,6 +76,19 @@ def content_hash(text: str) -> str:
     return words_hash(words(text))
 
 
+def _words_before_lead(text: str) -> int:
+    """How many words the lines above the first line of :data:`LEAD_MIN_LINE_WORDS`
+    words hold (0 when no line is that long). Lines are tokenised one by one only up
+    to that line, usually the first or second, not the whole text a second time."""
+    skipped = 0
+    for line in text.splitlines():
+        count = len(words(line))
+        if count >= LEAD_MIN_LINE_WORDS:
+            return skipped
+        skipped += count
+    return 0
+
+
 def dedupe_keys(text: str, bands: Sequence[tuple[int, int]] = BANDS) -> dict[str, Any]:
     """The content hash, the story signature (shingles and band hashes) and the number of
     words of a text.
@@ -80,16 +100,22 @@ def dedupe_keys(text: str, bands: Sequence[tuple[int, int]] = BANDS) -> dict[str
     opening lines (a headline the extractor kept, a dateline or byline on its own line)
     are skipped, as a copy may lack them.
     """
-    lines = [words(line) for line in text.splitlines()]
-    tokens = [word for line in lines for word in line]
-    first = next((i for i, line in enumerate(lines) if len(line) >= LEAD_MIN_LINE_WORDS), 0)
-    lead = [word for line in lines[first:] for word in line][:LEAD_WORDS]
-    shingle_set = array("I", sorted(shingle_hashes(tokens)))  # 4 bytes each, not 36
-    hashes = band_hashes(shingle_set, bands)
+    tokens = words(text)  # one pass: no word spans a line, so these are the lines' words
+    lead = tokens[_words_before_lead(text) :][:LEAD_WORDS]
+    # The words' UTF-8 once, for both the content hash and the shingles (no word holds
+    # a space, and no UTF-8 sequence holds its byte).
+    joined = " ".join(tokens).encode("utf-8")
+    encoded = joined.split(b" ") if tokens else []
+    # Sorted by numpy, and the MinHash reads the same array: a list of Python ints
+    # sorted and converted twice cost twice as much.
+    shingles = np.fromiter(encoded_shingle_hashes(encoded), dtype=np.uint32)
+    shingles.sort()
+    shingle_set = array("I", shingles.tobytes())  # 4 bytes each, not 36
+    hashes = band_hashes(shingles, bands)
     if hashes:
         hashes += band_hashes(sorted(shingle_hashes(lead)), LEAD_BANDS)
     return {
-        "content_hash": words_hash(tokens),
+        "content_hash": hashlib.sha256(joined).hexdigest(),  # = words_hash(tokens)
         "story_signature": {"shingles": shingle_set, "bands": hashes},
         "word_count": len(tokens),  # for the article filter, which needs no more
     }

@@ -33,13 +33,17 @@ def shingle_hashes(tokens: Sequence[str]) -> set[int]:
     """CRC-32 of each word shingle (of the whole text if shorter than one): 32 bits are
     plenty for sets of a few thousand shingles, and CRC-32 is the fastest stable hash at
     hand (the MinHash mixes its input again)."""
-    encoded = [token.encode("utf-8") for token in tokens]
+    return encoded_shingle_hashes([token.encode("utf-8") for token in tokens])
+
+
+def encoded_shingle_hashes(encoded: Sequence[bytes]) -> set[int]:
+    """:func:`shingle_hashes` of words already encoded as UTF-8. The shingles are zipped
+    from shifted copies of the word list and hashed with ``map``: the loop runs in C, a
+    fifth faster than slicing the list once per shingle."""
     if len(encoded) < SHINGLE_WORDS:
         return {zlib.crc32(b" ".join(encoded))} if encoded else set()
-    return {
-        zlib.crc32(b" ".join(encoded[i : i + SHINGLE_WORDS]))
-        for i in range(len(encoded) - SHINGLE_WORDS + 1)
-    }
+    shifted = [encoded[i:] for i in range(SHINGLE_WORDS)]  # zip stops at the shortest
+    return set(map(zlib.crc32, map(b" ".join, zip(*shifted, strict=False))))
 
 
 def shingles(text: str) -> set[int]:

@@ -57,10 +57,15 @@ UNICODE_CODECS = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32
 CLEAN_CHAOS = 0.1
 
 
+# Control bytes that text does not hold: below 32, but tab, line breaks and form feed.
+_CONTROL_BYTES = bytes([*range(9), *range(14, 32)])
+
+
 def _is_binary(head: bytes) -> bool:
     if b"\x00" in head:
         return True
-    control = sum(1 for b in head if b < 9 or 13 < b < 32)
+    # Counted in C (bytes.translate deleting them), not byte by byte in Python.
+    control = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return control > len(head) // 20
 
 

@@ -65,7 +65,9 @@ def trim_edges(blocks: list[str], tree: HtmlElement) -> list[str]:
     end, a copyright line. Inside the text a list of links can be the article's own (a
     list of resources), so only the edges are trimmed; a text that is nothing but
     furniture is left as it is."""
-    links = {tuple(w) for a in tree.iter("a") if (w := words(a.text_content()))}
+    # Each distinct link text once: menus repeat theirs (header, footer, mobile menu).
+    texts = {a.text_content() for a in tree.iter("a")}
+    links = {tuple(w) for text in texts if (w := words(text))}
 
     def furniture(block: str, at_end: bool) -> bool:
         return tuple(words(block)) in links or (

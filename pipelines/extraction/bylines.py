@@ -213,8 +213,10 @@ def _by_line(line: str) -> Byline | None:
 def _pipe_line(line: str) -> Byline | None:
     """"Jane Doe | Published: ..." or "07:26 AM Jun 06, 2025 IST | IANS"."""
     segments = [s for s in _SEGMENT_SPLIT.split(line) if s]
+    if len(segments) < 2:  # before looking for dates: most lines have no separator
+        return None
     dated = [s for s in segments if _is_dated(s)]
-    if len(segments) < 2 or not dated:
+    if not dated:
         return None
     byline = Byline()
     for segment in segments:

@@ -37,8 +37,8 @@ INDIAN_LANGUAGES = frozenset({"hi", "ur", "bn", "pa", "gu", "mr", "ta", "te", "k
 # trafilatura's author elements (and author boxes) tried, in page order: the first is
 # often a label ("View more posts") with the author's name next.
 AUTHOR_GUESSES = 3
-_LETTER = regex.compile(r"\p{L}")  # what str.isalpha() accepts, found in C
-_LATIN_LETTER = regex.compile(r"[\p{L}&&\x00-\u024F]", regex.V1)  # Latin to Extended-B
+_NOT_LETTER = regex.compile(r"\P{L}+")  # what str.isalpha() refuses, found in C
+_NOT_LATIN = regex.compile(r"[^\x00-\u024F]+")  # beyond Latin Extended-B
 _BYLINE_START = regex.compile(  # "By ...", or "राम कुमार द्वारा" (the name first)
     rf"^{bylines.BYLINE_LABEL}(?![\p{{L}}\p{{M}}])|^[^|]{{2,40}}\sद्वारा(?![\p{{L}}\p{{M}}])",
     regex.I,
@@ -167,11 +167,12 @@ def _script_contradicts(language: str, text: str) -> bool:
     """A declared language whose script the text is not in: a CMS template's lang="en"
     on a Hindi article. Script is checked rather than the identified language, which
     can confuse Hindi with Marathi or Nepali while the declaration is right."""
-    sample = text[:4000]
-    letters = len(_LETTER.findall(sample))
-    if letters < 200:
+    # Counted as the lengths of what is left after deleting the rest (in C), not as
+    # lists of one-character matches.
+    letters = _NOT_LETTER.sub("", text[:4000])
+    if len(letters) < 200:
         return False
-    latin = len(_LATIN_LETTER.findall(sample)) / letters
+    latin = len(_NOT_LATIN.sub("", letters)) / len(letters)
     return latin < 0.5 if language in LATIN_SCRIPT_LANGUAGES else latin > 0.9
 
 

@@ -45,6 +45,11 @@ _SPACES = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[\W_]+")
 _JSON_CONTROL = re.compile(r"[\x00-\x1f]")
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
+# Compiled once here rather than looked up in re's cache on every call.
+_HANDLE_MARK = re.compile(r"[._\-]")  # a user name's separator: "andrew.keaveney"
+_BY_WORD = re.compile(r"\bby\b")
+_LANGUAGE_SPLIT = re.compile(r"[-_,;\s]")
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 
 
 def one_line(text: str | None) -> str:
@@ -408,7 +413,7 @@ def _is_name(name: str, strict: bool = False) -> bool:
     tokens = fold(name).split()
     if fold(name) in _PLACEHOLDERS or tokens[0] in _MONTHS or "admin" in tokens:
         return False
-    if len(tokens) == 1 and re.search(r"[._\-]", name):  # "andrew.keaveney", "brandon-x"
+    if len(tokens) == 1 and _HANDLE_MARK.search(name):  # "andrew.keaveney", "brandon-x"
         return False
     if any(t.count("-") > 1 for t in tokens):  # a CSS class, not "Munoz-Mantilla"
         return False
@@ -468,7 +473,7 @@ def stated_authors(facts: PageFacts, url: str) -> tuple[Choice | None, list[str]
     # Yoast's Twitter card: twitter:label1 "Written by", twitter:data1 "Jane Doe".
     for i in "123":
         label = " ".join(facts.meta.get(f"twitter:label{i}", ())).lower()
-        if re.search(r"\bby\b", label):
+        if _BY_WORD.search(label):
             candidates.append((facts.meta.get(f"twitter:data{i}", []), "meta"))
     candidates.append((facts.rel_authors, "rel-author"))
     sites = site_names(facts, url)
@@ -506,8 +511,8 @@ def published_candidates(facts: PageFacts) -> Iterator[tuple[str, str]]:
 
 def language_code(value: str | None) -> str | None:
     """ISO 639-1 code of a declared language ("en-US", "hi_IN" -> "en", "hi")."""
-    code = re.split(r"[-_,;\s]", (value or "").strip().lower(), maxsplit=1)[0]
-    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
+    code = _LANGUAGE_SPLIT.split((value or "").strip().lower(), maxsplit=1)[0]
+    return code if _LANGUAGE_CODE.fullmatch(code) else None
 
 
 def choose_language(facts: PageFacts) -> Choice | None:

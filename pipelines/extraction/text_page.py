@@ -117,6 +117,7 @@ _PHOTO_CREDIT = regex.compile(r"\((?:photo|image|file photo|फोटो|फा�
 _SITE_SUFFIX = regex.compile(r"^(?P<head>.+)\s(?P<sep>[|–—-])\s+(?P<tail>[^|–—]+)$")
 _NON_LATIN_LETTER = regex.compile(r"[^\P{L}\p{Latin}]")
 _SLUG_WORD = regex.compile(r"[a-z]{3,}")
+_DOMAIN_END = regex.compile(r"\w\.\w{2,}$")  # a title's tail that is a domain: "x.com"
 _SLUG_NOISE = frozenset({"html", "htm", "php", "aspx", "amp", "news", "story", "article"})
 _MIN_SLUG_OVERLAP = 2
 
@@ -327,7 +328,7 @@ def _strip_site_suffix(title: str, url: str) -> str:
     is_site = (
         sep == "|"
         or tail.startswith("#")
-        or regex.search(r"\w\.\w{2,}$", tail) is not None
+        or _DOMAIN_END.search(tail) is not None
         or (len(key) >= 3 and any(key in label or label in key for label in labels))
         or (sep != "-" and _script_differs(match["head"], tail))
     )

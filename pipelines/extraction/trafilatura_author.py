@@ -146,7 +146,8 @@ def _walk(tree: HtmlElement) -> tuple[list[list[HtmlElement]], set[HtmlElement]]
         if elem is not tree and _discarded(elem):
             discarded.add(elem)
             holds_discarded.update(elem.iterancestors())
-        elif not any(ancestor in discarded for ancestor in elem.iterancestors()):
+        # (no walk up the ancestors while nothing is discarded yet)
+        elif not (discarded and any(ancestor in discarded for ancestor in elem.iterancestors())):
             for rule, elements in zip(RULES, found, strict=True):
                 if rule(elem):
                     elements.append(elem)
