@@ -125,6 +125,8 @@ class BatchIndex:
 def new_article_ids(session: Session, count: int) -> Iterator[int]:
     """Ids for a batch's new articles before they are inserted: story linking gives
     each its story first, and the INSERT carries it (``stories.BatchLinks``)."""
+    if count == 0:  # a batch of revisits
+        return iter(())
     if session.get_bind().dialect.name == "postgresql":
         return iter(session.scalars(
             text("SELECT nextval(pg_get_serial_sequence('articles', 'id')) "
@@ -384,7 +386,8 @@ class Archive:
         self._load_source_ids(pages)
         with Session(self.engine) as session, session.begin():
             batch = BatchIndex.load(session, [p.article for p in pages if p.article])
-            ids = new_article_ids(session, sum(p.article is not None for p in pages))
+            ids = new_article_ids(session, sum(  # at most one a page of a URL not archived
+                p.article is not None and p.article["url"] not in batch.by_url for p in pages))
             stored: list[tuple[Page, Article | None]] = []
             for page in pages:
                 article = None
