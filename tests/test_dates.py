@@ -10,6 +10,7 @@ from pipelines.extraction.dates import (
     HINDI_MONTHS,
     HINDI_WEEKDAYS,
     IST,
+    PUBLISHED_LABEL,
     find_date,
     parse_date,
     to_latin,
@@ -94,3 +95,20 @@ def test_first_date_in_running_text() -> None:
     value = find_date("Aaj Ka Rashifal, 14 July 2025: वैदिक ज्योतिष ... 20 July 2025")
     assert value is not None
     assert value.date().isoformat() == "2025-07-14"
+
+
+@pytest.mark.parametrize(
+    ("line", "label"),
+    [
+        ("Published: June 19, 2024", True),
+        ("Posted on March 3, 2024", True),
+        ("Publication date 3 March 2024", True),
+        ("प्रकाशित: २० जून २०२४", True),
+        ("Veröffentlicht am 3. März 2024", True),
+        ("Publisher: The Daily Example", False),
+        ("Posts by Jane Doe", False),
+        ("Updated March 3, 2024", False),
+    ],
+)
+def test_published_label(line: str, label: bool) -> None:
+    assert bool(PUBLISHED_LABEL.match(line)) is label

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import htmldate.extractors
@@ -13,7 +13,7 @@ from trafilatura.utils import load_html
 
 from pipelines.extraction import ExtractionError, extract_page
 from pipelines.extraction.body import article_text, trim_edges
-from pipelines.extraction.html_page import EXTRACTOR, extract_html
+from pipelines.extraction.html_page import EXTRACTOR, extract_html, labelled_date
 from pipelines.extraction.language import DEFAULT_LANGUAGES
 from pipelines.extraction.metadata import clean_authors, strip_site
 
@@ -179,6 +179,51 @@ def test_indian_site_states_local_time_without_zone() -> None:
     html = page('<meta property="article:published_time" content="2025-06-06 07:26">')
     result = extract_html(html, "https://news.example.in/story/1")
     assert result.published_at == "2025-06-06T07:26:00+05:30"
+
+
+STALE_LD = ld({"@type": "BlogPosting", "headline": "Bus routes",
+               "datePublished": "2025-06-24T10:00:00Z"})
+
+
+def test_earlier_printed_date_beats_a_stale_stated_one() -> None:
+    result = extract_html(page(STALE_LD, '<div class="post-date">August 25, 2024</div>'), URL)
+    assert result.published_at == "2024-08-25T00:00:00+00:00"
+    assert result.provenance["published_at"] == "page-text"
+
+
+def test_printed_time_tag_gives_the_instant() -> None:
+    top = ('<span class="posted-on"><time datetime="2024-08-25T09:30:00-04:00">'
+           "August 25, 2024</time></span>")
+    result = extract_html(page(STALE_LD, top), URL)
+    assert result.published_at == "2024-08-25T09:30:00-04:00"
+    assert result.provenance["published_at"] == "time-tag"
+
+
+def test_a_classless_time_tag_is_a_printed_date() -> None:
+    result = extract_html(page(STALE_LD, "<time>24 Apr 2000 • 3 min read</time>"), URL)
+    assert result.published_at == "2000-04-24T00:00:00+00:00"
+
+
+@pytest.mark.parametrize("body_top", [
+    '<span class="date">March 9, 2026</span>',  # later: an update shown without a label
+    '<span class="date">June 23, 2025</span>',  # a day off: the instant in local time
+    '<ul><li><a href="/old"><span class="date">Jan 1, 2020</span> Old story</a></li></ul>',
+    '<time datetime="2025-06-24">August 28, 2024</time>',  # contradicts its own stamp
+])
+def test_stated_date_stands_against_these_printed_ones(body_top: str) -> None:
+    result = extract_html(page(STALE_LD, body_top), URL)
+    assert result.published_at == "2025-06-24T10:00:00+00:00"
+    assert result.provenance["published_at"] == "json-ld"
+
+
+@pytest.mark.parametrize(("body_top", "published"), [
+    ('<div class="meta"><div>Published</div><div>October 14, 2025</div></div>',
+     "2025-10-14T00:00:00+00:00"),
+    ("<p>Posted on March 3, 2024 by Jane Doe</p>", "2024-03-03T00:00:00+00:00"),
+    ("<p>Posted on the statistics forum of the society on 2025-07-09:</p>", None),
+])
+def test_date_after_a_published_label(body_top: str, published: str | None) -> None:
+    assert labelled_date(load_html(page(body_top=body_top)), UTC) == published
 
 
 # --------------------------------------------------------------------------- the rest
@@ -508,3 +553,79 @@ def test_date_line_beside_the_headline(body_top: str, published: str | None) -> 
     assert result.published_at == published
     assert result.provenance.get("published_at") == ("page-text" if published else None)
 
+
+
+# --------------------------------------------------------------------------- bylines without "By"
+
+
+@pytest.mark.parametrize(("body_top", "authors", "source"), [
+    # a link to the writer's profile page, its path the name as a slug
+    ("<div><img alt=''><a href='/blog/authors/trevor-jackins'>Trevor Jackins</a></div>",
+     ["Trevor Jackins"], "profile-link"),
+    ("<p><a href='https://news.example.com/author/celik-nimani-42/'>Çelik Nimani</a></p>",
+     ["Çelik Nimani"], "profile-link"),
+    # a date line under the headline, the name beside the date
+    ("<h1>Mission accomplished for the pilot</h1><div><span>2025-12-17</span><span>·</span>"
+     "<a title='Trond Teigen'><img alt='Trond Teigen'><div>Trond Teigen</div></a></div>",
+     ["Trond Teigen"], "headline-line"),
+    # the link to the writer's other pieces
+    ("<div><button><span>All articles by Elliot Raba</span></button></div>",
+     ["Elliot Raba"], "more-by-label"),
+    # an author box whose name carries a job title
+    ("<div class='elementor-author-box'><h4>Lance Ryan (Content Manager)</h4><p>Lance has "
+     "tested mattresses, pillows and bed frames for ten years and writes our buying guides."
+     "</p></div>",
+     ["Lance Ryan"], "author-box"),
+])
+def test_byline_without_a_by_label(body_top: str, authors: list[str], source: str) -> None:
+    result = extract_html(page(body_top=body_top), URL)
+    assert result.authors == authors
+    assert result.provenance["authors"] == source
+
+
+@pytest.mark.parametrize("body_top", [
+    "<p><a href='/authors/trevor-jackins'>Read more</a></p>",  # the slug is not the text
+    "<p><a href='/blog/trevor-jackins'>Trevor Jackins</a></p>",  # no profile path
+    "<h1>Council approves bus routes</h1><p>Dec 17, 2025 · 5 min read</p>",  # no name
+    "<p><a href='/posts'>View all posts by category</a></p>",
+])
+def test_no_byline_from_links_and_lines_that_name_no_writer(body_top: str) -> None:
+    assert extract_html(page(body_top=body_top), URL).authors == []
+
+
+def test_profile_link_in_the_site_footer_is_no_byline() -> None:
+    html = page().replace("<p>©", "<p><a href='/team/jane-doe'>Jane Doe</a> ©")
+    assert extract_html(html, URL).authors == []
+
+
+def test_article_s_own_fact_box_is_read_but_the_site_sidebar_is_not() -> None:
+    box = "<aside><h3>Author</h3><p>Lisa D. Ellis</p></aside>"
+    assert extract_html(page(body_top=box), URL).authors == ["Lisa D. Ellis"]
+    sidebar = page().replace("<footer>", f"{box}<footer>")
+    assert extract_html(sidebar, URL).authors == []
+
+
+def test_navigation_bar_left_open_around_the_article_does_not_hide_the_byline() -> None:
+    """An unclosed tag in the menu makes the parser nest the article in the <nav>."""
+    html = page(body_top="<h1>Council approves bus routes</h1>"
+                         "<div><span>by </span><p><a>Shannon Grilli</a></p></div>")
+    html = html.replace("</nav>", "").replace("</article>", "</article></nav>")
+    assert extract_html(html, URL).authors == ["Shannon Grilli"]
+
+
+# --------------------------------------------------------------------------- headline labels
+
+
+def test_h1_that_shares_no_word_with_the_stated_headline_is_a_section_label() -> None:
+    html = page('<meta property="og:title" content="Actuary\'s Industry Choice | Smith Hanley">'
+                '<meta property="og:site_name" content="Smith Hanley">',
+                body_top="<h1>Our BLOG</h1>")
+    result = extract_html(html, URL)
+    assert result.title == "Actuary's Industry Choice"
+    assert result.provenance["title"] == "og"
+
+
+def test_h1_reworded_by_the_seo_title_stays_the_headline() -> None:
+    html = page('<meta property="og:title" content="Bus routes: what changes in 2025">',
+                body_top="<h1>Council approves new bus routes</h1>")
+    assert extract_html(html, URL).title == "Council approves new bus routes"

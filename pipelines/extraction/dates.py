@@ -84,6 +84,15 @@ UPDATED_LABEL = regex.compile(
     regex.IGNORECASE,
 )
 
+# A line that states when the page was first published ("Published: ...", "Posted on
+# ...", "प्रकाशित: ..."), the date an article's own label gives.
+PUBLISHED_LABEL = regex.compile(
+    r"^\s*(?:(?:first\s+|originally\s+)?(?:published|posted)(?:\s+(?:on|at))?|publication\s+date"
+    r"|date\s+published|प्रकाशित|veröffentlicht|publié(?:\s+le)?|publicado(?:\s+el)?"
+    r"|pubblicato(?:\s+il)?|gepubliceerd(?:\s+op)?)(?![\p{L}\p{M}])",
+    regex.IGNORECASE,
+)
+
 
 def to_iso(value: datetime, default_tz: tzinfo | None = None) -> str | None:
     """ISO 8601 with offset; a naive value gets default_tz, or None when there is none."""

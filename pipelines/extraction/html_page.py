@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Iterator
-from datetime import UTC, tzinfo
-from urllib.parse import urlsplit
+from datetime import UTC, date, tzinfo
+from urllib.parse import unquote, urlsplit
 
 import htmldate.extractors
 import regex
@@ -27,7 +28,7 @@ from trafilatura.utils import HTML_PARSER, load_html
 from pipelines.extraction import Extracted, ExtractionError, bylines
 from pipelines.extraction import metadata as md
 from pipelines.extraction.body import article_text
-from pipelines.extraction.dates import IST, UPDATED_LABEL, parse_date
+from pipelines.extraction.dates import IST, PUBLISHED_LABEL, UPDATED_LABEL, parse_date
 from pipelines.extraction.language import DEFAULT_LANGUAGES, detect_language
 from pipelines.extraction.trafilatura_author import author_guesses
 
@@ -48,10 +49,25 @@ _BARE_LABEL = regex.compile(rf"^{bylines.BYLINE_LABEL}\s*[:：]?$", regex.I)
 _BYLINE_TAGS = ("p", "span", "div", "a", "li", "address", "small", "strong", "em",
                 "h2", "h3", "h4", "h5", "h6", "td", "header")  # h2/h3: author-box titles
 _AUTHOR_CLASS = re.compile(r"author(?!ity)|byline", re.I)
+# A link to the writer's other pieces: "View all posts by Jane Doe", "More articles
+# from Jane Doe" (in an author box or a button under the article).
+_MORE_BY = re.compile(
+    r"^(?:(?:view|see|read|browse|show)\s+)?(?:all|more)\s+(?:\w+\s+)?"
+    r"(?:articles|posts|stories|insights|entries)\s+(?:by|from)\s+(?P<name>.{2,60})$", re.I)
+# A job title after the name in an author box: "Lance Ryan (Content Manager)".
+_ROLE_AFTER_NAME = re.compile(r"\s*\([^()]{2,40}\)$")
 _NAME_TAGS = ("h2", "h3", "h4", "h5", "strong", "b", "a", "span", "p", "div")
 _DATE_TAGS = ("time", "span", "div", "p", "li", "small", "abbr")
 _DATE_CLASS = re.compile(r"date|publish|posted|time", re.I)
+# A publication label alone ("Published", "Posted on:"): the date is in the next element.
+_BARE_PUBLISHED = regex.compile(rf"{PUBLISHED_LABEL.pattern}\s*[:：]?$", regex.I)
+_LABELLED_DATE_SPAN = 40  # "Wednesday, 14 September 2025, 10:30 am" fits
 _MODIFIED_CLASS = re.compile(r"updated|modified", re.I)  # WordPress <time class="updated">
+# A profile page's path: "/authors/trevor-jackins", "/people/jane-doe-123/".
+_PROFILE_PATH = re.compile(
+    r"/(?:authors?|writers?|people|profiles?|staff|contributors?|team|columnists?|reporters?"
+    r"|journalists?|experts?)/(?P<slug>[^/]+)/?$", re.I)
+_SLUG_ID = re.compile(r"[-_]?\d+$")  # "jane-doe-123": the CMS's id after the name
 
 
 def _plain_element_classes() -> None:
@@ -74,9 +90,15 @@ _plain_element_classes()
 
 
 def _outside_article(elem: HtmlElement) -> bool:
-    """In a footer, sidebar, menu or comment thread, where a "By ..." is not the byline."""
+    """In a footer, sidebar, menu or comment thread, where a "By ..." is not the byline.
+
+    An <aside> inside the <article> is the article's own fact box ("Author: Jane Doe"),
+    not the site's sidebar."""
     for parent in elem.iterancestors():
-        if parent.tag in ("footer", "nav", "aside"):
+        if parent.tag in ("footer", "nav") and not _holds_headline(parent):
+            return True
+        if parent.tag == "aside" and not _holds_headline(parent) and next(
+                parent.iterancestors("article"), None) is None:
             return True
         marks = f"{parent.get('class', '')} {parent.get('id', '')}".lower()
         if "comment" in marks or "related" in marks:
@@ -84,13 +106,20 @@ def _outside_article(elem: HtmlElement) -> bool:
     return False
 
 
-def _byline_lines(elem: HtmlElement, head: str) -> Iterator[str]:
-    """The lines a byline that starts in elem may print: the element's own text, and
-    for a bare label ("Written by", "Author:") the label with its parent's text or
-    with the next element's (<span>By</span> <a>Jane Doe</a>; <h4>Written by</h4>
-    <div>Jane Doe</div><p>Jane writes about...</p>)."""
+def _holds_headline(container: HtmlElement) -> bool:
+    """A "menu" that holds the <h1> is no menu: an unclosed tag in a navigation bar
+    makes the parser nest the whole article inside the <nav>."""
+    return next(container.iter("h1"), None) is not None
+
+
+def _labelled_lines(elem: HtmlElement, head: str, bare_label: regex.Pattern) -> Iterator[str]:
+    """The lines a labelled statement that starts in elem may print: the element's own
+    text, and for a bare label ("Written by", "Author:", "Published") the label with its
+    parent's text or with the next element's (<span>By</span> <a>Jane Doe</a>;
+    <h4>Written by</h4><div>Jane Doe</div><p>Jane writes about...</p>;
+    <div>Published</div><div>October 14, 2025</div>)."""
     yield md.element_text(elem)
-    if not _BARE_LABEL.match(head):
+    if not bare_label.match(head):
         return
     if (parent := elem.getparent()) is not None:
         yield md.element_text(parent)
@@ -108,9 +137,22 @@ def visible_byline(tree: HtmlElement) -> list[str]:
             continue
         if _outside_article(elem):
             continue
-        for line in _byline_lines(elem, head):
+        for line in _labelled_lines(elem, head, _BARE_LABEL):
             if len(line) <= 150 and (byline := bylines.parse_byline(line)) and byline.authors:
                 return md.clean_authors(byline.authors, strict=True)
+    return []
+
+
+def byline_beside_headline(tree: HtmlElement) -> list[str]:
+    """Names on the short line just under or over the <h1> that a date dates
+    ("2025-12-17 · Jane Doe"): the article's byline, printed without a "By"."""
+    if (h1 := next(tree.iter("h1"), None)) is None:
+        return []
+    for elem in [*itertools.islice(h1.itersiblings(), 2),
+                 *itertools.islice(h1.itersiblings(preceding=True), 1)]:
+        line = md.element_text(elem)
+        if len(line) <= 120 and (byline := bylines.parse_byline(line)) and byline.authors:
+            return md.clean_authors(byline.authors, strict=True)
     return []
 
 
@@ -120,9 +162,22 @@ def author_box(tree: HtmlElement) -> list[str]:
     </h4>" above a bio). trafilatura reads such boxes whole, and a bio is too long."""
     for box in itertools.islice(_author_boxes(tree), AUTHOR_GUESSES):
         for elem in box.iter(*_NAME_TAGS):
-            name = md.element_text(elem).rstrip(":")
+            name = _ROLE_AFTER_NAME.sub("", md.element_text(elem).rstrip(":"))
             if bylines.is_person_name(name) and (names := md.clean_authors([name], strict=True)):
                 return names
+    return []
+
+
+def more_by_label(tree: HtmlElement) -> list[str]:
+    """The name in the first "View all posts by Jane Doe" label of the article: such
+    a link to the writer's archive names the writer where no byline does."""
+    for elem in tree.iter(*_BYLINE_TAGS, "button"):
+        match = _MORE_BY.match(md.one_line(elem.text))
+        if match is None or _outside_article(elem):
+            continue
+        names = md.clean_authors([match["name"]], strict=True)
+        if names and all(map(bylines.is_person_name, names)):
+            return names
     return []
 
 
@@ -132,6 +187,32 @@ def _author_boxes(tree: HtmlElement) -> Iterator[HtmlElement]:
         marks = f"{elem.get('class', '')} {elem.get('id', '')}"
         if _AUTHOR_CLASS.search(marks) and not _outside_article(elem):
             yield elem
+
+
+def profile_link(tree: HtmlElement) -> list[str]:
+    """The name on the first link to an author's profile page ("<a href="/authors/
+    trevor-jackins">Trevor Jackins</a>"): a link whose path ends in the name as a slug
+    is the byline's name even where no "By" precedes it."""
+    for link in tree.iter("a"):
+        match = _PROFILE_PATH.search(urlsplit(link.get("href") or "").path)
+        if match is None:
+            continue
+        name = md.element_text(link)
+        if _slug_key(match["slug"]) != _ascii_key(name) or _outside_article(link):
+            continue
+        if names := md.clean_authors([name], strict=True):
+            return names
+    return []
+
+
+def _slug_key(slug: str) -> str:
+    """A profile slug's letters, without the numeric id some CMSs append."""
+    return _ascii_key(_SLUG_ID.sub("", unquote(slug)))
+
+
+def _ascii_key(text: str) -> str:
+    """Letters and digits without accents, as slugs spell a name ("Çelik" -> "celik")."""
+    return md.alnum(unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode())
 
 
 def choose_authors(
@@ -156,6 +237,12 @@ def choose_authors(
         raw = [md.before_date_words(name) for name in (guess or "").split(";")]
         if names := people(md.clean_authors(raw, strict=True)):
             return md.Choice(names, "trafilatura"), credits
+    if names := people(profile_link(tree)):
+        return md.Choice(names, "profile-link"), credits
+    if names := people(byline_beside_headline(tree)):
+        return md.Choice(names, "headline-line"), credits
+    if names := people(more_by_label(tree)):
+        return md.Choice(names, "more-by-label"), credits
     if names := people(author_box(tree)):
         return md.Choice(names, "author-box"), credits
     if names := people(list(dict.fromkeys(publishers))):
@@ -182,18 +269,45 @@ def default_tz(language: str | None, url: str) -> tzinfo:
     return IST if language in INDIAN_LANGUAGES or host.endswith(".in") else UTC
 
 
-def visible_date(tree: HtmlElement, tz: tzinfo) -> str | None:
-    """The first short date element of the article ("Published: January 3, 2024" in a
-    class="entry-date"), skipping "Updated ..." ones and footers, sidebars, comments."""
+def _dated_elements(tree: HtmlElement, tz: tzinfo) -> Iterator[tuple[HtmlElement, str]]:
+    """Short date elements of the article in page order ("Published: January 3, 2024"
+    in a class="entry-date", or any <time>: the tag says it prints a date), with their
+    dates; "Updated ..." ones and those in footers, sidebars and comments skipped."""
     for elem in tree.iter(*_DATE_TAGS):
         marks = f"{elem.get('class', '')} {elem.get('id', '')} {elem.get('itemprop', '')}"
-        if not _DATE_CLASS.search(marks) or _MODIFIED_CLASS.search(marks):
+        if _MODIFIED_CLASS.search(marks) or not (elem.tag == "time" or _DATE_CLASS.search(marks)):
             continue
         line = md.element_text(elem)
         if not line or len(line) > 80 or UPDATED_LABEL.match(line) or _outside_article(elem):
             continue
         if value := parse_date(line, default_tz=tz):
-            return value
+            yield elem, value
+
+
+def visible_date(tree: HtmlElement, tz: tzinfo) -> str | None:
+    """The first short date element of the article (see :func:`_dated_elements`)."""
+    return next((value for _, value in _dated_elements(tree, tz)), None)
+
+
+def printed_date(tree: HtmlElement, tz: tzinfo) -> md.Choice | None:
+    """The article's own printed date: the first date element, unless it sits in a
+    link or list item, where the first date is a teaser's (a ticker, "Related
+    stories") and says nothing about this article. Where a <time datetime> inside
+    prints it, that statement is the value (source "time-tag")."""
+    for elem, value in _dated_elements(tree, tz):
+        if elem.tag == "li" or next(elem.iterancestors("a", "li"), None) is not None:
+            return None
+        if (stamp := _shown_stamp(elem, tz)) is None:
+            return md.Choice(value, "page-text")
+        return md.Choice(stamp, "time-tag") if stamp[:10] == value[:10] else None
+    return None
+
+
+def _shown_stamp(elem: HtmlElement, tz: tzinfo) -> str | None:
+    """The datetime of the first <time> in elem that is no "updated" one."""
+    for time in elem.iter("time"):
+        if not _MODIFIED_CLASS.search(time.get("class", "")) and (stamp := time.get("datetime")):
+            return parse_date(stamp, default_tz=tz)
     return None
 
 
@@ -210,6 +324,31 @@ def date_beside_headline(tree: HtmlElement, tz: tzinfo) -> str | None:
                 value := parse_date(line, default_tz=tz)):
             return value
     return None
+
+
+def labelled_date(tree: HtmlElement, tz: tzinfo) -> str | None:
+    """The date after the first "Published" label of the article, in the same element
+    ("Posted on March 3, 2024") or, after a bare label, in the next one
+    (<div>Published</div><div>October 14, 2025</div>): a date the page calls the
+    publication date, where no date class marks it for :func:`visible_date`."""
+    for elem in tree.iter(*_DATE_TAGS, "strong", "b", "em", "label"):
+        head = md.one_line(elem.text)
+        if not head or len(head) > 80 or not PUBLISHED_LABEL.match(head):
+            continue
+        if _outside_article(elem):
+            continue
+        for line in _labelled_lines(elem, head, _BARE_PUBLISHED):
+            if len(line) <= 80 and (value := _date_after_label(line, tz)):
+                return value
+    return None
+
+
+def _date_after_label(line: str, tz: tzinfo) -> str | None:
+    """The date right after a line's label ("Published: Wednesday, 14 May 2025"); a
+    date further on dates something else ("Posted on the forum on 2025-07-09")."""
+    if (label := PUBLISHED_LABEL.match(line)) is None:
+        return None
+    return parse_date(line[label.end():].lstrip(" :：-–")[:_LABELLED_DATE_SPAN], default_tz=tz)
 
 
 def _limit_htmldate_languages(languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> None:
@@ -241,15 +380,19 @@ _limit_htmldate_languages()
 def published_at(
     facts: md.PageFacts, tree: HtmlElement, url: str, tz: tzinfo
 ) -> md.Choice | None:
-    """First stated publication date that parses, else htmldate's original date.
+    """First stated publication date that parses (unless the article prints an
+    earlier day: :func:`_checked_against_print`), else the date the article prints,
+    else htmldate's original date.
 
     htmldate turns a bare year (a copyright line) into 1 January; that is not a
     publication date, so such a result is dropped.
     """
     for raw, source in md.published_candidates(facts):
         if value := parse_date(raw, default_tz=tz):
-            return md.Choice(value, source)
+            return _checked_against_print(md.Choice(value, source), printed_date(tree, tz))
     if value := visible_date(tree, tz):
+        return md.Choice(value, "page-text")
+    if value := labelled_date(tree, tz):
         return md.Choice(value, "page-text")
     if value := date_beside_headline(tree, tz):
         return md.Choice(value, "page-text")
@@ -258,6 +401,25 @@ def published_at(
     if found and found[4:10] != "-01-01" and (value := parse_date(found, default_tz=tz)):
         return md.Choice(value, "htmldate")
     return None
+
+
+def _checked_against_print(first: md.Choice, printed: md.Choice | None) -> md.Choice:
+    """The first stated date, unless the article prints an earlier day.
+
+    Structured data goes stale: a CMS migration or re-save stamps a new datePublished
+    while the article still prints its original day, and an article is not printed
+    before it is published. A printed day later than the stated one is most often an
+    update shown without a label, and one a day off is the stated instant in the
+    site's own zone: neither overrides the statement.
+    """
+    if printed is not None and _days_between(printed.value, first.value) > 1:
+        return printed
+    return first
+
+
+def _days_between(earlier: str, later: str) -> int:
+    """Days from one ISO date to another, by their stated calendar days."""
+    return (date.fromisoformat(later[:10]) - date.fromisoformat(earlier[:10])).days
 
 
 def extract_html(html: str, url: str) -> Extracted:

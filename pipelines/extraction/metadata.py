@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml.html import HtmlElement
 
-from pipelines.extraction.normalize import clean_text, nfc
+from pipelines.extraction.normalize import clean_text, nfc, words
 
 # JSON-LD types that mean "this page is one article" (schema.org Article subtypes).
 ARTICLE_TYPES = frozenset({
@@ -331,12 +331,21 @@ def _as_stated(h1: str, stated: list[tuple[str, str]]) -> Choice:
     return Choice(h1, "h1")
 
 
+def _is_label(h1: str, titles: list[tuple[str, str]], sites: list[str]) -> bool:
+    """An <h1> that shares no word with any stated headline is a section label or a
+    menu ("Our Blog", "Open Menu Close Menu") styled as a heading: an SEO title reworded
+    from the headline keeps some of its words."""
+    stated = [set(words(value)) for value, _ in titles if value and not is_site_name(value, sites)]
+    return bool(stated) and all(set(words(h1)).isdisjoint(other) for other in stated)
+
+
 def choose_headline(facts: PageFacts, url: str) -> Choice | None:
     """The article's own headline, picked by agreement between the page's statements.
 
     Readers see the <h1>, so an <h1> that a structured source repeats (in full or cut
-    at a separator) wins, and a page's only <h1> wins over differing SEO titles. <h1>s
-    that name the site (blog logos) or that are a single word ("Menu") do not count.
+    at a separator) wins, and a page's only <h1> wins over differing SEO titles unless
+    it shares no word with them. <h1>s that name the site (blog logos) or that are a
+    single word ("Menu") do not count.
     Otherwise structured headlines beat a <title>, which carries the site name.
     """
     sites = site_names(facts, url)
@@ -360,9 +369,9 @@ def choose_headline(facts: PageFacts, url: str) -> Choice | None:
         for h1 in h1s:
             if fold(h1) in keys:
                 return _as_stated(h1, stated)
-    if len(h1s) == 1:
-        return _as_stated(h1s[0], stated)
     titles = [(strip_site(value, sites), source) for value, source in stated]
+    if len(h1s) == 1 and not _is_label(h1s[0], titles, sites):
+        return _as_stated(h1s[0], stated)
     for value, source in titles:
         if value and not is_site_name(value, sites):
             # JSON-LD headlines are often cut at 110 characters: take the full one.
