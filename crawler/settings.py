@@ -47,6 +47,13 @@ STORE_FLUSH_SECONDS = 2.0  # longest a page waits in the buffer
 # at most this many days before it, and older articles' band rows are pruned (their
 # story ids stay). Wire copies arrive within days; 0 keeps every band (no window).
 STORY_WINDOW_DAYS = 30
+# Each outlet's boilerplate (pipelines/outlet_boilerplate.py): a short block counted on
+# this many different stories of one outlet is learned and removed from its later pages
+# (0: learn nothing, remove nothing); unlearned blocks counted in memory per outlet; a
+# learned block no page showed for the window is forgotten (0: kept for ever).
+OUTLET_BOILERPLATE_MIN_PAGES = 3
+OUTLET_BOILERPLATE_TRACKED = 5000
+OUTLET_BOILERPLATE_WINDOW_DAYS = 30.0
 REEXTRACT_BATCH_ROWS = 500  # captures scrapy reextract reads from the database at a time
 # Database outages (pipelines/outage.py, pipelines/spool.py): while the database does not
 # answer, writes and the crawl's reads are retried with backoff, and fetched pages wait in

@@ -8,6 +8,7 @@ write at once from creating duplicates.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,6 +27,13 @@ from sqlalchemy.orm import Session
 from crawler.items import Page
 from crawler.sources import NewsSource
 from pipelines.models import Article, ArticleVersion, Capture, CrawlRun, Source, utcnow
+from pipelines.outlet_boilerplate import (
+    READ_OVERLAP,
+    OutletBoilerplate,
+    forget_unseen,
+    read_learned,
+    save_sightings,
+)
 from pipelines.stories import (
     CANDIDATES_PER_BUCKET,
     PRUNE_EVERY_BATCHES,
@@ -37,6 +45,8 @@ from pipelines.stories import (
     refresh_stories,
     story_window,
 )
+
+logger = logging.getLogger(__name__)
 
 # Captures read from the database at a time when a command walks the archive
 # (setting REEXTRACT_BATCH_ROWS): memory stays flat whatever the archive's size.
@@ -168,6 +178,16 @@ def capture_page(capture: Capture, source: str | None) -> Page:
     return page
 
 
+def first_copies(stored: Sequence[tuple[Page, Article | None]]
+                 ) -> list[tuple[str, list[tuple[int, str]]]]:
+    """(outlet, candidate blocks) of each new article that is the first copy of its
+    story: what the outlet boilerplate is learned from."""
+    return [(page.source, [(key, text) for key, text in page.article.get("blocks") or []])
+            for page, article in stored
+            if page.outcome == "new" and article is not None and page.source
+            and page.article is not None and article.story_id in (None, article.id)]
+
+
 class Archive:
     """The archive database as the pipelines see it."""
 
@@ -178,6 +198,9 @@ class Archive:
         self.candidates_per_bucket = CANDIDATES_PER_BUCKET  # tests lower it
         self.story_window = story_window(STORY_WINDOW_DAYS)  # the setting, from the store
         self.batches_written = 0  # old story bands are pruned every PRUNE_EVERY_BATCHES
+        self.boilerplate: OutletBoilerplate | None = None  # set by the store step
+        self._first_copies: list[tuple[str, list[tuple[int, str]]]] = []
+        self._learned_read_at = utcnow()  # when other writers' learning was last read
 
     # Crawl runs -------------------------------------------------------------------
 
@@ -353,7 +376,7 @@ class Archive:
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 self._write(pages, run_id)
-                return
+                break
             except (IntegrityError, OperationalError) as error:
                 self._forget_uncommitted()
                 if attempt == WRITE_ATTEMPTS or not retryable(error):
@@ -361,6 +384,46 @@ class Archive:
             except Exception:
                 self._forget_uncommitted()
                 raise
+        self._learn_boilerplate()
+
+    def load_boilerplate(self) -> None:
+        """What every writer learned of the outlets' boilerplate, forgetting the blocks
+        no page showed within the window."""
+        learner = self.boilerplate
+        if learner is None or not learner.min_pages:
+            return
+        with Session(self.engine) as session, session.begin():
+            self._learned_read_at = utcnow()
+            if learner.window is not None:
+                forget_unseen(session, self._learned_read_at - learner.window)
+            learner.reset(read_learned(session))
+
+    def _learn_boilerplate(self) -> None:
+        """Count the blocks of the batch's first copies of new stories, save the blocks
+        learned or seen again, and read what other writers learned since the last batch
+        (``pipelines.outlet_boilerplate``); every PRUNE_EVERY_BATCHES batches, forget
+        the blocks no page showed within the window. After the batch's commit, in a
+        short transaction of its own: learning is a statistic, and a failure here loses
+        a few counts (logged), never the batch."""
+        learner, firsts, self._first_copies = self.boilerplate, self._first_copies, []
+        if learner is None or not learner.min_pages:
+            return
+        if learner.window is not None and self.batches_written % PRUNE_EVERY_BATCHES == 0:
+            self.load_boilerplate()
+        for outlet, blocks in firsts:
+            learner.observe(outlet, blocks)
+        sightings = learner.take_sightings()
+        try:
+            with Session(self.engine) as session, session.begin():
+                if sightings:
+                    save_sightings(session, sightings, self._source_ids)
+                read_at = utcnow()
+                learner.learn(read_learned(session, since=self._learned_read_at - READ_OVERLAP))
+                self._learned_read_at = read_at
+        except DBAPIError as error:
+            learner.give_back(sightings)
+            logger.warning("Could not save what was learned of the outlets' boilerplate "
+                           "(kept for the next batch): %s", str(error).splitlines()[0])
 
     def _forget_uncommitted(self) -> None:
         """Ids handed out in a rolled-back transaction may be given out again."""
@@ -421,7 +484,9 @@ class Archive:
                 prune_story_bands(session, self.story_window)
             session.flush()
             refresh_stories(session, stories, alone)
+            firsts = first_copies(stored)
         self.batches_written += 1
+        self._first_copies = firsts
 
     @staticmethod
     def _catch_up(session: Session, stored: Sequence[tuple[Page, Article | None]]

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 DEFAULT_DATABASE_URL = "sqlite:///archive.sqlite"
 MIGRATIONS = REPO / "migrations"
 # The newest revision in migrations/versions (tests/test_migrations.py checks it).
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0009"
 CHILD_DATABASE_ERROR = 3  # exit status of the upgrade's child process, message on stderr
 # PostgreSQL advisory lock taken around the schema upgrade, so two crawls starting at
 # once on a fresh database do not both create the tables.

@@ -22,22 +22,30 @@ from typing import TYPE_CHECKING, Any
 from crawler.items import Page
 from pipelines.worker_pool import WorkerPool
 
-if TYPE_CHECKING:  # workers import this module: keep Scrapy out of them
+if TYPE_CHECKING:  # workers import this module: keep Scrapy and SQLAlchemy out of them
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
+
+    from pipelines.outlet_boilerplate import OutletBoilerplate
 
 # Started by the crawl command before Scrapy builds the crawler, so that the workers
 # load the extractors (~3 s of CPU) on the other core meanwhile; the pipeline takes it.
 _early_pool: WorkerPool | None = None
 
 
-def extract_to_dict(body: bytes, url: str, headers: dict[str, str]) -> dict[str, Any]:
-    """The article with its dedupe keys, or the failure, as plain, picklable data."""
+def extract_to_dict(body: bytes, url: str, headers: dict[str, str],
+                    boilerplate: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """The article with its dedupe keys, or the failure, as plain, picklable data.
+
+    ``boilerplate`` holds the keys of the blocks the page's outlet is known to repeat
+    (``pipelines.outlet_boilerplate``): they leave the text before its keys are made.
+    The article keeps its candidate blocks, as found before that, for the learning."""
     # Imported here, not above: the crawl process imports this module for the pipeline
     # and, when workers extract, must not hold the extractors (~150 MB with numpy and
     # the language model). In a worker they are loaded before it forks: a dict lookup.
     from pipelines.dedupe_keys import dedupe_keys
     from pipelines.extraction import ExtractionError, extract_page
+    from pipelines.extraction.outlet_blocks import keyed_blocks, page_blocks, strip_blocks
 
     try:
         article = extract_page(body, url, headers).as_dict()
@@ -45,6 +53,14 @@ def extract_to_dict(body: bytes, url: str, headers: dict[str, str]) -> dict[str,
         return {"error": exc.reason, "detail": exc.detail}
     except Exception as exc:  # a bug in an extractor must fail one page, not the crawl
         return {"error": "extractor-crash", "detail": f"{type(exc).__name__}: {exc}"}
+    blocks = keyed_blocks(article["text"])
+    article["blocks"] = [[key, text] for key, text in page_blocks(blocks).items()]
+    if boilerplate:
+        article["text"], article["boilerplate_removed"] = strip_blocks(blocks, boilerplate)
+    else:
+        article["boilerplate_removed"] = 0
+    if article["boilerplate_removed"]:
+        article["provenance"]["text"] = "outlet-boilerplate-removed"
     article.update(dedupe_keys(article["text"]))
     return {"article": article}
 
@@ -86,17 +102,22 @@ def worker_pool(workers: int, cpu_seconds: int) -> WorkerPool:
 
 
 class ExtractPipeline:
-    def __init__(self, workers: int, page_cpu_seconds: int, stats: Any) -> None:
+    def __init__(self, workers: int, page_cpu_seconds: int, stats: Any,
+                 boilerplate: OutletBoilerplate) -> None:
         self.workers = workers
         self.page_cpu_seconds = page_cpu_seconds
         self.stats = stats
+        self.boilerplate = boilerplate  # what the archive learned of each outlet
         self.pool: WorkerPool | None = None
         self.slots = asyncio.Semaphore(max(workers, 1) * 4)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
+        from pipelines.outlet_boilerplate import OutletBoilerplate  # SQLAlchemy: not at the top
+
         settings = crawler.settings
-        return cls(extract_workers(settings), page_cpu_seconds(settings), crawler.stats)
+        return cls(extract_workers(settings), page_cpu_seconds(settings), crawler.stats,
+                   OutletBoilerplate.from_crawler(crawler))
 
     def open_spider(self) -> None:
         if self.workers:
@@ -116,10 +137,15 @@ class ExtractPipeline:
             page.fail(result["error"], result["detail"])
         else:
             page.article = result["article"]
+            if removed := page.article["boilerplate_removed"]:
+                self.stats.inc_value("extract/outlet_boilerplate/pages")
+                self.stats.inc_value("extract/outlet_boilerplate/blocks_removed", removed)
         return page
 
     async def extract(self, page: Page) -> dict[str, Any]:
+        known = self.boilerplate.known(page.source)
         if self.pool is None:
-            return extract_to_dict(page.body, page.url, page.headers)
+            return extract_to_dict(page.body, page.url, page.headers, known)
         async with self.slots:
-            return await asyncio.wrap_future(self.pool.submit(page.body, page.url, page.headers))
+            return await asyncio.wrap_future(
+                self.pool.submit(page.body, page.url, page.headers, known))

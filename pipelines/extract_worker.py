@@ -77,9 +77,9 @@ def serve(sock: socket.socket, page_cpu_seconds: int, crawl_pid: int) -> None:
             if kind == FORK:
                 fork_worker(socket.socket(fileno=fds[0]), [sock], page_cpu_seconds, crawl_pid)
                 continue
-            body, url, headers = pickle.loads(payload)
+            body, url, headers, boilerplate = pickle.loads(payload)
             del payload
-            result = extract_within(page_cpu_seconds, body, url, headers)
+            result = extract_within(page_cpu_seconds, body, url, headers, boilerplate)
             del body
             trim_heap()
             send_frame(sock, RESULT, pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
@@ -100,8 +100,8 @@ def prepare(crawl_pid: int) -> HeapTrimmer:
     return HeapTrimmer(TRIM_SLACK_BYTES)
 
 
-def extract_within(page_cpu_seconds: int, body: bytes, url: str,
-                   headers: dict[str, str]) -> dict[str, Any]:
+def extract_within(page_cpu_seconds: int, body: bytes, url: str, headers: dict[str, str],
+                   boilerplate: frozenset[int]) -> dict[str, Any]:
     """``extract_to_dict`` within the page's CPU budget.
 
     Python cannot interrupt a task stuck in C code (a pathological page in lxml or a
@@ -116,7 +116,7 @@ def extract_within(page_cpu_seconds: int, body: bytes, url: str,
     if page_cpu_seconds:
         signal.setitimer(signal.ITIMER_PROF, page_cpu_seconds)
     try:
-        return extract_to_dict(body, url, headers)
+        return extract_to_dict(body, url, headers, boilerplate)
     finally:
         if page_cpu_seconds:
             signal.setitimer(signal.ITIMER_PROF, 0)

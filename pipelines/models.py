@@ -253,3 +253,22 @@ class StoryLinkLog(Base):
     batch: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     article_id: Mapped[int] = mapped_column(ID, primary_key=True)
 
+
+
+class OutletBlock(Base):
+    """A short block one outlet repeats, word for word, across the first copies of
+    different stories: its learned boilerplate ("यह भी पढ़ें: ...", a newsletter box).
+    Extraction removes these blocks from the outlet's later pages; ``scrapy reextract``
+    removes them from the pages stored before they were learned
+    (``pipelines.outlet_boilerplate``)."""
+
+    __tablename__ = "outlet_boilerplate"
+
+    source_id: Mapped[int] = mapped_column(ID, ForeignKey("sources.id"), primary_key=True)
+    # The block's words hashed (pipelines.extraction.outlet_blocks.block_key).
+    block_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    pages_seen: Mapped[int] = mapped_column(Integer)
+    example_text: Mapped[str] = mapped_column(Text)
+    # Writers read what the others learned since their last read by this index.
+    learned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -43,6 +43,7 @@ from pipelines.outage import (
     wait_out,
     write_pages,
 )
+from pipelines.outlet_boilerplate import OutletBoilerplate
 from pipelines.spool import Spool, new_spool, page_counts, recover, spool_dir
 from pipelines.stories import STORY_WINDOW_DAYS, story_window
 
@@ -92,6 +93,8 @@ class StorePipeline:
             engine = await asyncio.to_thread(open_database, self.url)
             self.archive = Archive(engine)
             self.archive.story_window = story_window(self.story_window_days)
+            self.archive.boilerplate = OutletBoilerplate.from_crawler(self.crawler)
+            await asyncio.to_thread(self.archive.load_boilerplate)
             found = await asyncio.to_thread(
                 recover, self.archive, self.spool_folder, self.url, self.stale_seconds,
                 self.batch_size,

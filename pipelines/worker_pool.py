@@ -120,10 +120,11 @@ class WorkerPool:
 
     # The crawl's side -------------------------------------------------------------
 
-    def submit(self, body: bytes, url: str, headers: dict[str, str]) -> Future[dict[str, Any]]:
+    def submit(self, body: bytes, url: str, headers: dict[str, str],
+               boilerplate: frozenset[int] = frozenset()) -> Future[dict[str, Any]]:
         if self.closing:
             raise RuntimeError("the extraction pool is shut down")
-        task = Task(pickle.dumps((body, url, headers), pickle.HIGHEST_PROTOCOL))
+        task = Task(pickle.dumps((body, url, headers, boilerplate), pickle.HIGHEST_PROTOCOL))
         if self.broken:
             task.future.set_result(self._failure(self.broken))
         else:

@@ -105,5 +105,8 @@ def test_sqlite_example_runs_on_the_demo_archive(example: Example, demo_archive:
         url, story_id = connection.execute(
             "SELECT url, story_id FROM articles ORDER BY id LIMIT 1").fetchone()
         rows = connection.execute(example.code, {"url": url, "story_id": story_id}).fetchall()
-    # Failure listings may be empty on a demo archive without failures; the rest find rows.
-    assert rows or "captures" in example.code, example.code
+    # Failure listings may be empty on a demo archive without failures, and learned
+    # boilerplate on one whose outlets have too few pages to repeat a block; the rest
+    # find rows.
+    assert rows or "captures" in example.code or "outlet_boilerplate" in example.code, (
+        example.code)
