@@ -34,7 +34,7 @@ from lxml import html as lxml_html
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.score_extraction import text_precision_recall  # noqa: E402
+from benchmarks.score_extraction import load_pages, text_precision_recall  # noqa: E402
 from pipelines.extraction.normalize import words  # noqa: E402
 
 CORPORA = (ROOT.parent / "shared" / "corpus" / "wcxb-articles",
@@ -43,23 +43,15 @@ BLOCK_TAGS = ("p", "li", "h2", "h3", "h4", "blockquote")
 MIN_MATCHED = 3  # a template needs this many of its article's blocks found in its HTML
 
 
-def article_blocks(corpus: Path, record: dict) -> list[str]:
-    """The ground-truth paragraphs of a corpus record (list markers dropped)."""
-    text = record.get("body_text") or record.get("ground_truth", {}).get("main_content") or ""
+def article_blocks(text: str) -> list[str]:
+    """The ground-truth paragraphs of a corpus page (list markers dropped)."""
     return [b.strip().removeprefix("- ") for b in text.split("\n") if b.strip()]
 
 
 def read_corpus(corpus: Path) -> list[tuple[str, str, bytes, list[str]]]:
     """(id, url, html, ground-truth blocks) of each page of a corpus."""
-    pages = []
-    for path in sorted((corpus / "ground-truth").glob("*.json")):
-        record = json.loads(path.read_text(encoding="utf-8"))
-        html_path = corpus / (record.get("html") or f"html/{path.stem}.html.gz")
-        blocks = article_blocks(corpus, record)
-        if blocks and html_path.is_file() and record.get("url"):
-            pages.append((path.stem, record["url"], gzip.decompress(html_path.read_bytes()),
-                          blocks))
-    return pages
+    return [(page.page_id, page.url, page.body, blocks) for page in load_pages(corpus)
+            if page.url and (blocks := article_blocks(page.main_content or ""))]
 
 
 def article_elements(tree: lxml_html.HtmlElement, blocks: list[str]) -> list:

@@ -393,37 +393,44 @@ class Archive:
         if learner is None or not learner.min_pages:
             return
         with Session(self.engine) as session, session.begin():
-            self._learned_read_at = utcnow()
-            if learner.window is not None:
-                forget_unseen(session, self._learned_read_at - learner.window)
-            learner.reset(read_learned(session))
+            self._read_boilerplate(session, learner, whole=True)
 
     def _learn_boilerplate(self) -> None:
         """Count the blocks of the batch's first copies of new stories, save the blocks
         learned or seen again, and read what other writers learned since the last batch
         (``pipelines.outlet_boilerplate``); every PRUNE_EVERY_BATCHES batches, forget
-        the blocks no page showed within the window. After the batch's commit, in a
-        short transaction of its own: learning is a statistic, and a failure here loses
-        a few counts (logged), never the batch."""
+        the blocks no page showed within the window and read them all again. After the
+        batch's commit, in a short transaction of its own: learning is a statistic, and
+        a failure here loses a few counts (logged), never the batch."""
         learner, firsts, self._first_copies = self.boilerplate, self._first_copies, []
         if learner is None or not learner.min_pages:
             return
-        if learner.window is not None and self.batches_written % PRUNE_EVERY_BATCHES == 0:
-            self.load_boilerplate()
         for outlet, blocks in firsts:
             learner.observe(outlet, blocks)
         sightings = learner.take_sightings()
+        whole = learner.window is not None and self.batches_written % PRUNE_EVERY_BATCHES == 0
         try:
             with Session(self.engine) as session, session.begin():
                 if sightings:
                     save_sightings(session, sightings, self._source_ids)
-                read_at = utcnow()
-                learner.learn(read_learned(session, since=self._learned_read_at - READ_OVERLAP))
-                self._learned_read_at = read_at
+                self._read_boilerplate(session, learner, whole)
         except DBAPIError as error:
             learner.give_back(sightings)
             logger.warning("Could not save what was learned of the outlets' boilerplate "
                            "(kept for the next batch): %s", str(error).splitlines()[0])
+
+    def _read_boilerplate(self, session: Session, learner: OutletBoilerplate,
+                          whole: bool) -> None:
+        """Read the learned blocks: all of them (``whole``), after forgetting those no
+        page showed within the window, else those learned since the last read."""
+        read_at = utcnow()
+        if whole:
+            if learner.window is not None:
+                forget_unseen(session, read_at - learner.window)
+            learner.reset(read_learned(session))
+        else:
+            learner.learn(read_learned(session, since=self._learned_read_at - READ_OVERLAP))
+        self._learned_read_at = read_at
 
     def _forget_uncommitted(self) -> None:
         """Ids handed out in a rolled-back transaction may be given out again."""

@@ -55,10 +55,7 @@ def extract_to_dict(body: bytes, url: str, headers: dict[str, str],
         return {"error": "extractor-crash", "detail": f"{type(exc).__name__}: {exc}"}
     blocks = keyed_blocks(article["text"])
     article["blocks"] = [[key, text] for key, text in page_blocks(blocks).items()]
-    if boilerplate:
-        article["text"], article["boilerplate_removed"] = strip_blocks(blocks, boilerplate)
-    else:
-        article["boilerplate_removed"] = 0
+    article["text"], article["boilerplate_removed"] = strip_blocks(blocks, boilerplate)
     if article["boilerplate_removed"]:
         article["provenance"]["text"] = "outlet-boilerplate-removed"
     article.update(dedupe_keys(article["text"]))

@@ -254,7 +254,6 @@ class StoryLinkLog(Base):
     article_id: Mapped[int] = mapped_column(ID, primary_key=True)
 
 
-
 class OutletBlock(Base):
     """A short block one outlet repeats, word for word, across the first copies of
     different stories: its learned boilerplate ("यह भी पढ़ें: ...", a newsletter box).

@@ -141,25 +141,21 @@ class OutletBoilerplate:
             self._sighted(outlet, key, sighting.example, sighting.pages)
 
 
-def read_learned(session: Session, since: datetime | None = None,
-                 seen_after: datetime | None = None) -> list[tuple[str, int]]:
+def read_learned(session: Session, since: datetime | None = None) -> list[tuple[str, int]]:
     """(outlet, block key) of the learned blocks: all of them, or those learned since a
-    time, and of those only the blocks seen on a page after ``seen_after``."""
+    time."""
     query = select(Source.name, OutletBlock.block_key).join(
         Source, Source.id == OutletBlock.source_id)
     if since is not None:
         query = query.where(OutletBlock.learned_at >= since)
-    if seen_after is not None:
-        query = query.where(OutletBlock.last_seen_at >= seen_after)
     return [(name, key) for name, key in session.execute(query)]
 
 
-def forget_unseen(session: Session, before: datetime) -> int:
+def forget_unseen(session: Session, before: datetime) -> None:
     """Delete the learned blocks no page has shown since ``before`` (a teaser for a
     story long gone): the table and each process's sets stay the size of what the
-    outlets print now. Returns how many went."""
-    result = session.execute(delete(OutletBlock).where(OutletBlock.last_seen_at < before))
-    return result.rowcount or 0
+    outlets print now."""
+    session.execute(delete(OutletBlock).where(OutletBlock.last_seen_at < before))
 
 
 def save_sightings(session: Session, sightings: Mapping[tuple[str, int], Sighting],

@@ -335,8 +335,9 @@ def _is_label(h1: str, titles: list[tuple[str, str]], sites: list[str]) -> bool:
     """An <h1> that shares no word with any stated headline is a section label or a
     menu ("Our Blog", "Open Menu Close Menu") styled as a heading: an SEO title reworded
     from the headline keeps some of its words."""
-    stated = [set(words(value)) for value, _ in titles if value and not is_site_name(value, sites)]
-    return bool(stated) and all(set(words(h1)).isdisjoint(other) for other in stated)
+    stated = [words(value) for value, _ in titles if value and not is_site_name(value, sites)]
+    own = set(words(h1))
+    return bool(stated) and all(own.isdisjoint(other) for other in stated)
 
 
 def choose_headline(facts: PageFacts, url: str) -> Choice | None:

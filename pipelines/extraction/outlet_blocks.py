@@ -49,7 +49,7 @@ def strip_blocks(blocks: list[tuple[str, int | None]], known: frozenset[int]
 
     A text made only of such blocks is left whole: it is an outlet's furniture page,
     or the learning went wrong, and an empty article helps neither case."""
-    kept = [block for block, key in blocks if key not in known] if known else []
+    kept = [block for block, key in blocks if key not in known]
     if not kept:
         return "\n\n".join(block for block, _ in blocks), 0
     return "\n\n".join(kept), len(blocks) - len(kept)
