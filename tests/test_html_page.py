@@ -629,3 +629,44 @@ def test_h1_reworded_by_the_seo_title_stays_the_headline() -> None:
     html = page('<meta property="og:title" content="Bus routes: what changes in 2025">',
                 body_top="<h1>Council approves new bus routes</h1>")
     assert extract_html(html, URL).title == "Council approves new bus routes"
+
+
+def test_page_object_with_the_article_s_headline_and_author_describes_the_article() -> None:
+    # Beehiiv states its posts as a WebPage: its author is the writer, not the site.
+    html = page(ld({"@type": "WebPage", "headline": "Signal #18",
+                    "datePublished": "2025-12-19T14:00:18Z",
+                    "author": {"@type": "Person", "name": "Çelik Nimani"},
+                    "publisher": {"@type": "Organization", "name": "Digjitale"}}))
+    result = extract_html(html, URL)
+    assert result.authors == ["Çelik Nimani"]
+    assert result.page_type == "article"
+    # a plain WebPage (a section front) is no article
+    front = extract_html(page(ld({"@type": "WebPage", "name": "City news"})), URL)
+    assert front.page_type == "webpage"
+
+
+@pytest.mark.parametrize(("body_top", "authors", "source"), [
+    # the stated writer appears nowhere on the page: the printed byline is the writer
+    ("<p class='byline'>By: Paul Fenaroli</p>", ["Paul Fenaroli"], "byline"),
+    # the stated writer is printed too (an editor's credit under the story): kept
+    ("<p class='byline'>By: Paul Fenaroli</p><p>Edited by Luke Daigle</p>", ["Luke Daigle"],
+     "json-ld"),
+])
+def test_a_stated_author_the_page_never_prints_gives_way_to_its_byline(
+        body_top: str, authors: list[str], source: str) -> None:
+    html = page(ld({"@type": "Article", "headline": "Council approves bus routes",
+                    "author": {"@type": "Person", "name": "Luke Daigle"}}), body_top=body_top)
+    result = extract_html(html, URL)
+    assert (result.authors, result.provenance["authors"]) == (authors, source)
+
+
+def test_author_bio_with_its_headshot_names_the_writer() -> None:
+    bio = ("<div class='callout'><img alt='Alban Brooke' src='/a.jpg'><h3>Alban Brooke</h3>"
+           "<p>Alban Brooke is the Head of Marketing at Buzzsprout and has produced podcasts "
+           "for ten years.</p></div>")
+    result = extract_html(page(body_top=BODY + bio), URL)
+    assert (result.authors, result.provenance["authors"]) == (["Alban Brooke"], "author-bio")
+    # a sentence about someone in the story, even with their photo, names no writer
+    about = ("<figure><img alt='Maria Lopez' src='/m.jpg'></figure><p>Maria Lopez is the "
+             "council's transport chief and proposed the routes.</p>")
+    assert extract_html(page(body_top=about), URL).authors == []

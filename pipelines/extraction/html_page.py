@@ -56,7 +56,11 @@ _MORE_BY = re.compile(
     r"(?:articles|posts|stories|insights|entries)\s+(?:by|from)\s+(?P<name>.{2,60})$", re.I)
 # A job title after the name in an author box: "Lance Ryan (Content Manager)".
 _ROLE_AFTER_NAME = re.compile(r"\s*\([^()]{2,40}\)$")
+_VISIBLE_TEXT = "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]"
 _NAME_TAGS = ("h2", "h3", "h4", "h5", "strong", "b", "a", "span", "p", "div")
+# An author's bio: "Julia Gralberg is a freelance travel writer ...".
+_BIO_START = regex.compile(r"(?P<name>\p{Lu}[\p{L}\p{M}.'’-]*(?:\s+[\p{L}\p{M}.'’-]+){1,3}?)"
+                           r",?\s+(?:is|was)\s+(?:a|an|the|our)\s")
 _DATE_TAGS = ("time", "span", "div", "p", "li", "small", "abbr")
 _DATE_CLASS = re.compile(r"date|publish|posted|time", re.I)
 # A publication label alone ("Published", "Posted on:"): the date is in the next element.
@@ -143,6 +147,18 @@ def visible_byline(tree: HtmlElement) -> list[str]:
     return []
 
 
+def byline_over_stated(tree: HtmlElement, stated: list[str]) -> list[str]:
+    """The visible byline's people where the page never prints the stated authors:
+    an author stated only in structured data, while the byline names someone else,
+    is a stale statement (a template's default, the editor who uploaded the page,
+    an account name such as "KatieS")."""
+    printed = [n for n in visible_byline(tree) if not bylines.is_organisation(n)]
+    if not printed or not {md.fold(n) for n in printed}.isdisjoint(map(md.fold, stated)):
+        return []
+    shown = md.fold(" ".join(tree.xpath(_VISIBLE_TEXT)))  # ~3 ms: only on a disagreement
+    return [] if any(md.fold(name) in shown for name in stated) else printed
+
+
 def byline_beside_headline(tree: HtmlElement) -> list[str]:
     """Names on the short line just under or over the <h1> that a date dates
     ("2025-12-17 · Jane Doe"): the article's byline, printed without a "By"."""
@@ -178,6 +194,23 @@ def more_by_label(tree: HtmlElement) -> list[str]:
         names = md.clean_authors([match["name"]], strict=True)
         if names and all(map(bylines.is_person_name, names)):
             return names
+    return []
+
+
+def author_bio(tree: HtmlElement) -> list[str]:
+    """The name an author's bio opens with ("Julia Gralberg is a freelance travel
+    writer ..."), where the page also prints that name alone and as a photo's alt text
+    (the bio's heading and headshot): the writer, where the only byline is the bio
+    box. A sentence about someone the story is about seldom comes with both."""
+    for elem in tree.iter("p", "div"):
+        match = _BIO_START.match(md.one_line(elem.text))
+        if match is None or not bylines.is_person_name(name := match["name"]):
+            continue
+        key = md.fold(name)
+        if (any(md.fold(img.get("alt")) == key for img in tree.iter("img"))
+                and any(md.fold(md.element_text(e)) == key for e in tree.iter(*_NAME_TAGS, "h6"))
+                and not _outside_article(elem)):
+            return md.clean_authors([name], strict=True)
     return []
 
 
@@ -230,6 +263,8 @@ def choose_authors(
     stated, publishers = md.stated_authors(facts, url)
     if stated or credits:  # a page that credits only a desk or agency names no writer
         names = people(stated.value) if stated else []
+        if names and (printed := byline_over_stated(tree, names)):
+            return md.Choice(printed, "byline"), credits
         return (md.Choice(names, stated.source) if names else None), credits
     if names := people(visible_byline(tree)):
         return md.Choice(names, "byline"), credits
@@ -245,6 +280,8 @@ def choose_authors(
         return md.Choice(names, "more-by-label"), credits
     if names := people(author_box(tree)):
         return md.Choice(names, "author-box"), credits
+    if names := people(author_bio(tree)):
+        return md.Choice(names, "author-bio"), credits
     if names := people(list(dict.fromkeys(publishers))):
         return md.Choice(names, "publisher"), credits
     return None, credits

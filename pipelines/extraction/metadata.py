@@ -196,8 +196,12 @@ class PageFacts:
 
     @cached_property
     def article(self) -> dict | None:
-        """The JSON-LD object describing the article itself, if the page has one."""
-        return next((o for o in self.jsonld if is_article_type(o)), None)
+        """The JSON-LD object describing the article itself, if the page has one: an
+        Article type, else a page object that names the article's headline and author
+        (Beehiiv's WebPage carries the post's headline, dates and writer)."""
+        if found := next((o for o in self.jsonld if is_article_type(o)), None):
+            return found
+        return next((o for o in self.jsonld if o.get("headline") and o.get("author")), None)
 
 
 _CLOSING_PUNCTUATION = re.compile(r"[:;,.!?)\]]")
