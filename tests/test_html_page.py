@@ -522,6 +522,18 @@ def test_h1_kicker_styled_apart_takes_the_stated_punctuation() -> None:
     assert extract_html(html, URL).title == "Ahrtal flood: Two resign - many questions"
 
 
+def test_kicker_printed_over_the_h1_belongs_to_the_headline() -> None:
+    stated = "Nach Gaetz-Rückzug: Trump-Anwältin soll Justizministerin werden"
+    html = page(f'<meta property="og:title" content="{stated}">',
+                body_top="<div class='keyword'>Nach Gaetz-Rückzug</div>"
+                         "<h1>Trump-Anwältin soll Justizministerin werden</h1>")
+    assert extract_html(html, URL).title == stated
+    # the site's name before the colon is no kicker
+    html = page('<meta property="og:title" content="Daily Example: Council approves bus routes">',
+                body_top="<h1>Council approves bus routes</h1>")
+    assert extract_html(html, URL).title == "Council approves bus routes"
+
+
 def test_h1_pieces_join_without_space_before_closing_punctuation() -> None:
     html = page(body_top="<h1><span>Buses are back</span><span>:</span> council relents</h1>")
     assert extract_html(html, URL).title == "Buses are back: council relents"
@@ -576,6 +588,10 @@ def test_date_line_beside_the_headline(body_top: str, published: str | None) -> 
      "tested mattresses, pillows and bed frames for ten years and writes our buying guides."
      "</p></div>",
      ["Lance Ryan"], "author-box"),
+    # an author box that is one dated line, the writer signing for a team
+    ("<div class='publish-date-author'>Dec. 19, 2025 &middot; Niko Matsakis on behalf of "
+     "<a href='/governance/teams/launching-pad'>Launching Pad team</a></div>",
+     ["Niko Matsakis"], "author-box"),
 ])
 def test_byline_without_a_by_label(body_top: str, authors: list[str], source: str) -> None:
     result = extract_html(page(body_top=body_top), URL)

@@ -58,6 +58,8 @@ BYLINE_LABEL = (
 BY_PREFIX = regex.compile(rf"^{BYLINE_LABEL}\s*[:：]?\s+(?P<rest>.+)$", regex.IGNORECASE)
 # "राम कुमार द्वारा": Hindi puts the postposition after the name.
 BY_SUFFIX = regex.compile(r"^(?P<rest>.+?)\s+द्वारा\s*$")
+# "Jane Doe on behalf of the Rust team": the team is the publisher, Jane the writer.
+_ON_BEHALF = regex.compile(r"\s+on\s+behalf\s+of\s+.*$", regex.I)
 CREDIT_PREFIX = regex.compile(
     r"^(?:credits?\s*(?:by|:)|courtesy\s*(?:of|:)|सौजन्य\s*[:：\-–]|साभार\s*[:：\-–]?)"
     r"\s*(?P<rest>.+)$",
@@ -232,7 +234,7 @@ def _pipe_line(line: str) -> Byline | None:
 
 def parse_byline(line: str) -> Byline | None:
     """The credit a line states, or None when the line is not a byline."""
-    line = line.strip()
+    line = _ON_BEHALF.sub("", line.strip())
     if agency := agency_name(line):
         return Byline(agency=agency, source="agency-line")
     if credit := CREDIT_PREFIX.match(line):

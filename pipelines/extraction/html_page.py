@@ -175,12 +175,17 @@ def byline_beside_headline(tree: HtmlElement) -> list[str]:
 def author_box(tree: HtmlElement) -> list[str]:
     """The name heading an author box (class "author-box", "blog-author", "byline"...):
     the first element inside whose whole text is a person's name ("<h4>Bence Kovács
-    </h4>" above a bio). trafilatura reads such boxes whole, and a bio is too long."""
+    </h4>" above a bio), else the box's own line read as a byline ("Dec. 19, 2025 ·
+    Niko Matsakis on behalf of the Rust team"). trafilatura reads such boxes whole,
+    and a bio is too long."""
     for box in itertools.islice(_author_boxes(tree), AUTHOR_GUESSES):
         for elem in box.iter(*_NAME_TAGS):
             name = _ROLE_AFTER_NAME.sub("", md.element_text(elem).rstrip(":"))
             if bylines.is_person_name(name) and (names := md.clean_authors([name], strict=True)):
                 return names
+        line = md.element_text(box)
+        if len(line) <= 120 and (byline := bylines.parse_byline(line)) and byline.authors:
+            return md.clean_authors(byline.authors, strict=True)
     return []
 
 

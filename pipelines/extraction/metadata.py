@@ -344,6 +344,18 @@ def _is_label(h1: str, titles: list[tuple[str, str]], sites: list[str]) -> bool:
     return bool(stated) and all(own.isdisjoint(other) for other in stated)
 
 
+def _with_kicker(h1: str, stated: list[tuple[str, str]], sites: list[str]) -> Choice | None:
+    """A stated headline that is the <h1> after a short kicker and a colon ("Nach
+    Gaetz-Rückzug: Trump-Anwältin soll ..."): the kicker is printed over the <h1>, in
+    its own element, and belongs to the headline."""
+    for value, source in stated:
+        kicker, colon, rest = value.partition(": ")
+        if (colon and fold(rest) == fold(h1) and len(kicker.split()) <= 4
+                and not is_site_name(kicker, sites)):
+            return Choice(value, source)
+    return None
+
+
 def choose_headline(facts: PageFacts, url: str) -> Choice | None:
     """The article's own headline, picked by agreement between the page's statements.
 
@@ -370,6 +382,9 @@ def choose_headline(facts: PageFacts, url: str) -> Choice | None:
     # the <h1> is the "Blog Name" of "Blog Name: Headline".
     parts = {part for value, _ in stated for part, rest in title_splits(value)
              if rest not in whole}
+    for h1 in h1s:
+        if kicked := _with_kicker(h1, stated, sites):
+            return kicked
     for keys in (whole, parts):
         for h1 in h1s:
             if fold(h1) in keys:
