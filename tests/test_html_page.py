@@ -126,6 +126,15 @@ def test_meta_author_cleaned_and_urls_and_placeholders_dropped() -> None:
     assert clean_authors(["admin", "https://example.com/author/x", "@handle", "jdoe99"]) == []
 
 
+@pytest.mark.parametrize("credit", ["Red", "Red.", "Amw"])
+def test_initials_or_the_newsroom_s_abbreviation_in_the_layout_are_no_writer(credit: str) -> None:
+    # ORF prints "Red." (Redaktion), kicker.de an editor's initials, where the author goes
+    assert extract_html(page(body_top=f"<div class='author'>{credit}</div>"), URL).authors == []
+    # a short name stated as such is still a name, and so is a one-word CJK byline
+    assert clean_authors(["Wu"]) == ["Wu"]
+    assert clean_authors(["牛镛"], strict=True) == ["牛镛"]
+
+
 def test_visible_by_line_when_nothing_is_stated() -> None:
     html = page(body_top="<h1>Council approves bus routes</h1><p class='byline'>By Priya Shah</p>")
     result = extract_html(html, URL)

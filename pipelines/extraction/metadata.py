@@ -448,6 +448,10 @@ def _is_name(name: str, strict: bool = False) -> bool:
         return False
     latin = [t for t in name.split() if t[0].isascii() and t[0].isalpha()]
     if strict:
+        # One Latin word of up to 3 letters is an editor's initials or "Red." (the
+        # newsroom), not a name: "Amw", "Red".
+        if len(tokens) == 1 and latin and len(name.strip(".")) <= 3:
+            return False
         return all(t[0].isupper() for t in latin if t not in _PARTICLES)
     # Latin-script names are capitalised ("kffnirmitap" is an account, not a name).
     return not latin or any(t[0].isupper() for t in latin)
