@@ -554,6 +554,17 @@ def test_h1_quote_style_is_kept_over_a_stated_variant() -> None:
     assert extract_html(html, URL).title == "Council’s bus routes approved"
 
 
+def test_a_script_s_date_is_no_publication_date() -> None:
+    # a bundle's build stamp, where the page states no date: htmldate does not see it
+    script = ('<script>window.__APP__ = {"buildTime": "2023-07-28T02:14:58Z", '
+              '"release": "2023-07-28"};</script>')
+    assert extract_html(page(script), URL).published_at is None
+    # htmldate still reads the page's own text
+    printed = "<p class='note'>Ran in print on 12 March 2024 in the city edition.</p>"
+    assert extract_html(page(script, body_top=printed), URL).published_at == (
+        "2024-03-12T00:00:00+00:00")
+
+
 def test_hindi_updated_date_is_not_the_publication_date() -> None:
     html = page(body_top='<p class="date">अपडेटेड: 20 जून 2024</p>'
                          '<span class="publish-date">प्रकाशित: 19 जून 2024</span>',

@@ -9,6 +9,7 @@ when the page states no date or author.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 import unicodedata
@@ -438,11 +439,21 @@ def published_at(
         return md.Choice(value, "page-text")
     if value := date_beside_headline(tree, tz):
         return md.Choice(value, "page-text")
-    found = find_date(tree, url=url or None, original_date=True,
+    found = find_date(_without_scripts(tree), url=url or None, original_date=True,
                       outputformat="%Y-%m-%dT%H:%M:%S%z")
     if found and found[4:10] != "-01-01" and (value := parse_date(found, default_tz=tz)):
         return md.Choice(value, "htmldate")
     return None
+
+
+def _without_scripts(tree: HtmlElement) -> HtmlElement:
+    """A copy of the page without scripts, styles and drawings, for htmldate: what the
+    scripts state as structured data was read before it is called, and the rest of a
+    script's dates are a bundle's build stamp or a widget's config, no statement of
+    when the article appeared (3 such dates on WCXB pages that state none)."""
+    bare = copy.deepcopy(tree)
+    etree.strip_elements(bare, "script", "style", "svg", "noscript", "template", with_tail=False)
+    return bare
 
 
 def _checked_against_print(first: md.Choice, printed: md.Choice | None) -> md.Choice:
