@@ -497,6 +497,10 @@ def test_the_outlet_s_own_newsroom_is_no_wire_agency() -> None:
     ("<div>By <a>Chris Doe</a> ⋅ Founder and Editor ⋅ Updated May 6, 2025</div>",
      ["Chris Doe"]),
     ("<p>Von Montag an gilt die neue Regel für alle Busse</p>", []),
+    # a name with its credentials, after an "Article written by" label
+    ("<div><h2>Article written by:</h2><h3>Doris Munoz-Mantilla, MD, FOMA, DABOM</h3></div>",
+     ["Doris Munoz-Mantilla"]),
+    ("<p>By Jane Doe, MD, FACP</p>", ["Jane Doe"]),
 ])
 def test_visible_byline_shapes(body_top: str, authors: list[str]) -> None:
     assert extract_html(page(body_top=body_top), URL).authors == authors

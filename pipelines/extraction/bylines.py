@@ -49,7 +49,7 @@ DESK_WORDS = frozenset({"desk", "bureau", "newsroom", "डेस्क", "ब्
 # nouns need a colon or dash, being ordinary words. Whatever follows must be names
 # only (:func:`_credits`), which keeps sentences ("Von Montag an ...") out.
 BYLINE_LABEL = (
-    r"(?:(?:written|reported|reporting|story|posted|article|words|text)\s+by|by|von|par|por"
+    r"(?:(?:(?:article|story|post)\s+)?(?:written|reported|reporting|story|posted|article|words|text)\s+by|by|von|par|por"
     r"|di|door|av|af|oleh|द्वारा"
     r"|(?:authors?|autor(?:es|in|a)?|auteurs?|autore|auteur\(e\)|contributors?|автор|yazar)"
     r"(?=\s*[:：]|\s+\p{Lu}|\s*$)"
@@ -58,6 +58,10 @@ BYLINE_LABEL = (
 BY_PREFIX = regex.compile(rf"^{BYLINE_LABEL}\s*[:：]?\s+(?P<rest>.+)$", regex.IGNORECASE)
 # "राम कुमार द्वारा": Hindi puts the postposition after the name.
 BY_SUFFIX = regex.compile(r"^(?P<rest>.+?)\s+द्वारा\s*$")
+# Post-nominal letters ("MD", "PhD", "E-RYT 200") that follow a name after a comma.
+CREDENTIAL = regex.compile(
+    r"^(?:[A-Z][A-Za-z]?\.?){1,3}(?:[A-Z]+)?(?:[-\s]?[A-Z0-9]+)*$|^(?:Ph\.?D|M\.?Sc|B\.?Sc|Jr|Sr)\.?$"
+)
 # "Jane Doe on behalf of the Rust team": the team is the publisher, Jane the writer.
 _ON_BEHALF = regex.compile(r"\s+on\s+behalf\s+of\s+.*$", regex.I)
 CREDIT_PREFIX = regex.compile(
@@ -183,6 +187,8 @@ def _credits(names: str) -> Byline | None:
     closing date; None when any item is not a name, as in "By Friday, the council had
     voted". A desk ("Web Desk") is neither person nor agency: it is skipped."""
     items = [i for i in _NAME_SPLIT.split(names.strip(_WRAPPING)) if i]
+    # "Jane Doe, MD, FACP": the letters after a name are her credentials
+    items = items[:1] + [i for i in items[1:] if is_organisation(i) or not CREDENTIAL.match(i)]
     if not all(map(is_person_name, items)):
         items = _before_date(items)
     byline = Byline()

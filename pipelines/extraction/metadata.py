@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml.html import HtmlElement
 
+from pipelines.extraction.bylines import CREDENTIAL
 from pipelines.extraction.normalize import clean_text, nfc, words
 
 # JSON-LD types that mean "this page is one article" (schema.org Article subtypes).
@@ -419,10 +420,6 @@ _MONTHS = frozenset({
     "october", "november", "december",
 })
 _DATE_WORDS = _MONTHS | {"updated", "published", "posted", "modified", "last"}
-# Post-nominal letters ("MD", "PhD", "E-RYT 200") that follow a name after a comma.
-_CREDENTIAL = re.compile(
-    r"^(?:[A-Z][A-Za-z]?\.?){1,3}(?:[A-Z]+)?(?:[-\s]?[A-Z0-9]+)*$|^(?:Ph\.?D|M\.?Sc|B\.?Sc|Jr|Sr)\.?$"
-)
 
 
 _PARTICLES = frozenset({"de", "da", "di", "del", "van", "von", "der", "bin", "al", "la", "le"})
@@ -477,7 +474,7 @@ def clean_authors(raw: Iterable[str], strict: bool = False) -> list[str]:
         statement = _BY.sub("", one_line(html.unescape(statement)))
         for i, part in enumerate(_SPLIT_NAMES.split(statement)):
             name = _BY.sub("", part).strip(" .:-–—·•()[]\"'")
-            if (i and _CREDENTIAL.match(name)) or not _is_name(name, strict):
+            if (i and CREDENTIAL.match(name)) or not _is_name(name, strict):
                 continue
             if (key := fold(name)) not in seen:
                 seen.add(key)
