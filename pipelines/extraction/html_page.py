@@ -208,12 +208,15 @@ def author_bio(tree: HtmlElement) -> list[str]:
     writer ..."), where the page also prints that name alone and as a photo's alt text
     (the bio's heading and headshot): the writer, where the only byline is the bio
     box. A sentence about someone the story is about seldom comes with both."""
+    photographed: set[str] | None = None  # the images' alt texts, read once if needed
     for elem in tree.iter("p", "div"):
         match = _BIO_START.match(md.one_line(elem.text))
         if match is None or not bylines.is_person_name(name := match["name"]):
             continue
+        if photographed is None:
+            photographed = {md.fold(img.get("alt")) for img in tree.iter("img")}
         key = md.fold(name)
-        if (any(md.fold(img.get("alt")) == key for img in tree.iter("img"))
+        if (key in photographed
                 and any(md.fold(md.element_text(e)) == key for e in tree.iter(*_NAME_TAGS, "h6"))
                 and not _outside_article(elem)):
             return md.clean_authors([name], strict=True)

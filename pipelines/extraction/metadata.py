@@ -322,12 +322,20 @@ class Choice:
     source: str
 
 
-def _as_stated(h1: str, stated: list[tuple[str, str]]) -> Choice:
+def _as_stated(h1: str, stated: list[tuple[str, str]], sites: list[str]) -> Choice:
     """The <h1> as a structured source writes it when the two have the same words but
     the <h1> lost a separator or its case: a kicker styled apart from the headline
     ("Ahrtal-Flut" over "Zwei Rücktritte") loses its colon in the <h1> text, and CSS
     capitals ("BEST DRIP COFFEE MAKER") are a style, not the headline's spelling.
-    Other differences (quote style, a stray character) keep the <h1>."""
+    A kicker printed over the <h1>, in its own element, belongs to the headline too:
+    the source states "Nach Gaetz-Rückzug: Trump-Anwältin soll ..." (a short kicker,
+    not the site's name, and a colon). Other differences (quote style, a stray
+    character) keep the <h1>."""
+    for value, source in stated:
+        kicker, colon, rest = value.partition(": ")
+        if (colon and fold(rest) == fold(h1) and len(kicker.split()) <= 4
+                and not is_site_name(kicker, sites)):
+            return Choice(value, source)
     key, separators = alnum(h1), len(_TITLE_SPLIT.findall(h1))
     for value, source in stated:
         if alnum(value) == key and value != h1 and (
@@ -343,18 +351,6 @@ def _is_label(h1: str, titles: list[tuple[str, str]], sites: list[str]) -> bool:
     stated = [words(value) for value, _ in titles if value and not is_site_name(value, sites)]
     own = set(words(h1))
     return bool(stated) and all(own.isdisjoint(other) for other in stated)
-
-
-def _with_kicker(h1: str, stated: list[tuple[str, str]], sites: list[str]) -> Choice | None:
-    """A stated headline that is the <h1> after a short kicker and a colon ("Nach
-    Gaetz-Rückzug: Trump-Anwältin soll ..."): the kicker is printed over the <h1>, in
-    its own element, and belongs to the headline."""
-    for value, source in stated:
-        kicker, colon, rest = value.partition(": ")
-        if (colon and fold(rest) == fold(h1) and len(kicker.split()) <= 4
-                and not is_site_name(kicker, sites)):
-            return Choice(value, source)
-    return None
 
 
 def choose_headline(facts: PageFacts, url: str) -> Choice | None:
@@ -383,16 +379,13 @@ def choose_headline(facts: PageFacts, url: str) -> Choice | None:
     # the <h1> is the "Blog Name" of "Blog Name: Headline".
     parts = {part for value, _ in stated for part, rest in title_splits(value)
              if rest not in whole}
-    for h1 in h1s:
-        if kicked := _with_kicker(h1, stated, sites):
-            return kicked
     for keys in (whole, parts):
         for h1 in h1s:
             if fold(h1) in keys:
-                return _as_stated(h1, stated)
+                return _as_stated(h1, stated, sites)
     titles = [(strip_site(value, sites), source) for value, source in stated]
     if len(h1s) == 1 and not _is_label(h1s[0], titles, sites):
-        return _as_stated(h1s[0], stated)
+        return _as_stated(h1s[0], stated, sites)
     for value, source in titles:
         if value and not is_site_name(value, sites):
             # JSON-LD headlines are often cut at 110 characters: take the full one.
