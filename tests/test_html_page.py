@@ -117,6 +117,22 @@ def test_organization_author_only_as_last_resort() -> None:
     assert result.provenance["authors"] == "publisher"
 
 
+@pytest.mark.parametrize("brand", ["kicker", "dailyexample.be"])
+def test_a_brand_credited_as_author_is_kept_as_written(brand: str) -> None:
+    # A brand may be lower case or a domain: no person's name, still the publisher's
+    # credit, whether stated as an Organization or as a Person named like the site.
+    for author_type in ("Organization", "Person"):
+        html = page(ld({"@type": "NewsArticle", "headline": "Bus routes",
+                        "author": {"@type": author_type, "name": brand},
+                        "publisher": {"@type": "Organization", "name": brand}}))
+        result = extract_html(html, URL)
+        assert (result.authors, result.provenance["authors"]) == ([brand], "publisher")
+    # a lower-case account name that is not the site's stays out
+    html = page(ld({"@type": "NewsArticle", "headline": "Bus routes",
+                    "author": {"@type": "Person", "name": "kffnirmitap"}}))
+    assert extract_html(html, URL).authors == []
+
+
 def test_meta_author_cleaned_and_urls_and_placeholders_dropped() -> None:
     html = page(
         '<meta name="author" content="By Meera Nair and Tom Lee, MD">'
@@ -688,9 +704,15 @@ def test_page_object_with_the_article_s_headline_and_author_describes_the_articl
 @pytest.mark.parametrize(("body_top", "authors", "source"), [
     # the stated writer appears nowhere on the page: the printed byline is the writer
     ("<p class='byline'>By: Paul Fenaroli</p>", ["Paul Fenaroli"], "byline"),
-    # the stated writer is printed too (an editor's credit under the story): kept
-    ("<p class='byline'>By: Paul Fenaroli</p><p>Edited by Luke Daigle</p>", ["Luke Daigle"],
-     "json-ld"),
+    # the stated writer is printed too, as a writer: kept
+    ("<p class='byline'>By: Paul Fenaroli</p><p>Luke Daigle contributed reporting.</p>",
+     ["Luke Daigle"], "json-ld"),
+    # printed only as the editor: the stated author is the editor, not the writer
+    ("<p class='byline'>By: Paul Fenaroli</p><p>Edited by Luke Daigle</p>",
+     ["Paul Fenaroli"], "byline"),
+    # a byline without "By", in an author box, against the editor stated as author
+    ("<div class='author-name'>Paul Fenaroli</div><p>Editor : Luke Daigle</p>",
+     ["Paul Fenaroli"], "byline"),
 ])
 def test_a_stated_author_the_page_never_prints_gives_way_to_its_byline(
         body_top: str, authors: list[str], source: str) -> None:

@@ -58,6 +58,10 @@ _MORE_BY = re.compile(
 # A job title after the name in an author box: "Lance Ryan (Content Manager)".
 _ROLE_AFTER_NAME = re.compile(r"\s*\([^()]{2,40}\)$")
 _VISIBLE_TEXT = "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]"
+# The label of an editor's credit, just before the name: no writer's byline.
+_EDITOR_LABEL = regex.compile(
+    r"(?:edited\s+by|editor|redakteur(?:in)?|penyunting|editado\s+por|rédacteur|संपादक|संपादन)"
+    r"\s*[:：]?\s*$")
 _NAME_TAGS = ("h2", "h3", "h4", "h5", "strong", "b", "a", "span", "p", "div")
 # An author's bio: "Julia Gralberg is a freelance travel writer ...".
 _BIO_START = regex.compile(r"(?P<name>\p{Lu}[\p{L}\p{M}.'’-]*(?:\s+[\p{L}\p{M}.'’-]+){1,3}?)"
@@ -149,15 +153,27 @@ def visible_byline(tree: HtmlElement) -> list[str]:
 
 
 def byline_over_stated(tree: HtmlElement, stated: list[str]) -> list[str]:
-    """The visible byline's people where the page never prints the stated authors:
-    an author stated only in structured data, while the byline names someone else,
-    is a stale statement (a template's default, the editor who uploaded the page,
-    an account name such as "KatieS")."""
-    printed = [n for n in visible_byline(tree) if not bylines.is_organisation(n)]
+    """The visible byline's (or author box's) people where the page never prints the
+    stated authors, or prints them only as its editor ("Editor : Heryadi"): an author
+    stated only in structured data, while the byline names someone else, is a stale
+    statement (a template's default, the editor who uploaded the page, an account name
+    such as "KatieS")."""
+    printed = visible_byline(tree) or author_box(tree)
+    printed = [n for n in printed if not bylines.is_organisation(n)]
     if not printed or not {md.fold(n) for n in printed}.isdisjoint(map(md.fold, stated)):
         return []
     shown = md.fold(" ".join(tree.xpath(_VISIBLE_TEXT)))  # ~3 ms: only on a disagreement
-    return [] if any(md.fold(name) in shown for name in stated) else printed
+    return [] if any(_printed_as_writer(md.fold(name), shown) for name in stated) else printed
+
+
+def _printed_as_writer(name: str, shown: str) -> bool:
+    """Is the name printed other than as the editor's ("Editor : Heryadi")?"""
+    start = shown.find(name)
+    while start >= 0:
+        if not _EDITOR_LABEL.search(shown[max(0, start - 20):start]):
+            return True
+        start = shown.find(name, start + 1)
+    return False
 
 
 def byline_beside_headline(tree: HtmlElement) -> list[str]:

@@ -500,13 +500,21 @@ def stated_authors(facts: PageFacts, url: str) -> tuple[Choice | None, list[str]
             candidates.append((facts.meta.get(f"twitter:data{i}", []), "meta"))
     candidates.append((facts.rel_authors, "rel-author"))
     sites = site_names(facts, url)
-    publishers = clean_authors(orgs)
+    publishers = brand_credits(orgs)
     for raw, source in candidates:
+        publishers += brand_credits(n for n in raw if is_site_name(n, sites))
         names = clean_authors(raw, strict=source == "rel-author")
-        publishers += [n for n in names if is_site_name(n, sites)]
         if names := [n for n in names if not is_site_name(n, sites)]:
             return Choice(names, source), publishers
     return None, publishers
+
+
+def brand_credits(raw: Iterable[str]) -> list[str]:
+    """Organisations credited as author, as written: a brand may be lower case or a
+    domain ("kicker", "nieuwsblad.be"), which the person-name checks refuse."""
+    names = (one_line(html.unescape(n)).strip(" .:-–—·•") for n in raw)
+    return [n for n in names if 1 < len(n) <= 60 and "://" not in n and "@" not in n
+            and any(c.isalpha() for c in n) and fold(n) not in _PLACEHOLDERS]
 
 
 # --------------------------------------------------------------------------- dates
