@@ -21,7 +21,7 @@ processes generate the next chunks. It keeps the archive's real shape:
   some trimmed), sharing ``story_id`` (the story's first article, as linking gives).
 - ``story_bands``: the articles first seen within the story window
   (``STORY_WINDOW_DAYS`` before the newest) have their real band hashes
-  (``pipelines.dedupe_keys``); older ones have none, as pruning would have left them.
+  (``pipelines.keys.copies``); older ones have none, as pruning would have left them.
   Story ids are set by construction, not by running the linking on every article.
 - Articles arrive ``--per-day`` a day, the newest now (so "the last week" means
   something); one ``captures`` row per article plus ``--listings`` listing captures
@@ -61,21 +61,21 @@ from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from benchmarks.corpus import CORPUS, PARAGRAPH, REPO
-from crawler.items import Page
-from pipelines.archive import Archive, BatchIndex
-from pipelines.database import DatabaseError, mask_url, open_database
-from pipelines.dedupe_keys import dedupe_keys, words_hash
-from pipelines.extraction.normalize import words
-from pipelines.models import Article, Capture, Source, Story, StoryBand
-from pipelines.search import Filters, search, search_stories
-from pipelines.stories import (
+from archive.database import DatabaseError, mask_url, open_database
+from archive.models import Article, Capture, Source, Story, StoryBand
+from archive.search import Filters, search, search_stories
+from archive.stories import (
     CANDIDATES_PER_BUCKET,
     STORY_WINDOW_DAYS,
     band_parameters,
     candidates_query,
     refresh_stories,
 )
+from archive.writer import Archive, BatchIndex
+from benchmarks.corpus import CORPUS, PARAGRAPH, REPO
+from crawler.items import Page
+from pipelines.extraction.normalize import words
+from pipelines.keys.copies import dedupe_keys, words_hash
 
 OUTLETS = 50
 CHUNK = 2000  # articles generated and inserted per transaction

@@ -7,7 +7,7 @@ soft RLIMIT_CPU one second past its CPU time so far before each burst, for at mo
 of wall time. If the kernel's clock for that limit (tick-sampled) ran with ``getrusage``'s
 (precise), SIGXCPU would never come; when it comes, this prints the CPU time ``getrusage``
 reported then. Why extraction workers budget pages with ITIMER_PROF instead
-(``pipelines/extract_worker.py``); the drift shows most on a busy machine.
+(``pipelines/workers/worker.py``); the drift shows most on a busy machine.
 """
 
 import math

@@ -97,7 +97,7 @@ def main() -> int:
     pages = all_pages()
     # What a worker loads before its first page (models, stoplists, dateparser's data),
     # untimed, so that lazy loading is not counted in the CPU per page.
-    import pipelines.extract_warmup  # noqa: F401
+    import pipelines.workers.warmup  # noqa: F401
     results, cpu = run(pages)
     if args.time:
         print(f"cpu_s_per_page {cpu / len(pages):.5f} ({len(pages)} pages, {cpu:.2f} s)")

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipelines.models import Article, Capture
+from archive.models import Article, Capture
 from tests.fixture_site import FleetNetwork
 
 REPO = Path(__file__).resolve().parent.parent

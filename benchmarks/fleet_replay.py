@@ -28,10 +28,10 @@ from sqlalchemy import create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from archive.database import open_database
+from archive.models import Capture
 from benchmarks.corpus import write_replay_folder
 from benchmarks.measure import become_subreaper, cpu_of_children, machine_notes, reap_orphans
-from pipelines.database import open_database
-from pipelines.models import Capture
 from tests.conftest import POSTGRES_ADMIN_URL, REPO, reset_postgres
 
 

@@ -34,12 +34,12 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from archive.database import mask_url, open_database
+from archive.models import Article, StoryBand
+from archive.stories import CANDIDATES_PER_BUCKET, band_parameters, candidates_query
+from archive.writer import Archive
 from crawler.items import Page
-from pipelines.archive import Archive
-from pipelines.database import mask_url, open_database
-from pipelines.dedupe_keys import content_hash, story_signature
-from pipelines.models import Article, StoryBand
-from pipelines.stories import CANDIDATES_PER_BUCKET, band_parameters, candidates_query
+from pipelines.keys.copies import content_hash, story_signature
 
 CONSONANTS = "कखगघचछजझटठडढणतथदधनपफबभमयरलवशसह"
 VOWEL_SIGNS = ["", "ा", "ि", "ी", "ु", "ू", "े", "ै", "ो", "ौ", "ं"]

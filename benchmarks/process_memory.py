@@ -46,9 +46,9 @@ def role(process: psutil.Process, crawl_pid: int) -> str:
     if process.pid == crawl_pid:
         return "crawl process"
     command = process.cmdline()
-    if "pipelines.extract_worker" in command:
+    if "pipelines.workers.worker" in command:
         return "extraction worker"
-    return " ".join(command[1:3])  # the schema upgrade at start-up (pipelines.database)
+    return " ".join(command[1:3])  # the schema upgrade at start-up (archive.database)
 
 
 def sample(crawl: psutil.Process) -> list[tuple[str, float, float, float]]:

@@ -4,7 +4,7 @@
 
 The crawl process's own CPU is what the extraction workers cannot have: on two cores,
 every millisecond it spends on a page is taken from extraction. Storing
-(``pipelines.archive.Archive.write``: articles, story linking, full-text index, captures)
+(``archive.writer.Archive.write``: articles, story linking, full-text index, captures)
 is most of it. This script extracts the benchmark pages once (cached under
 ``--workdir``), then writes them ``STORE_BATCH_SIZE`` at a time into a fresh archive, as
 the store step does, and reports the CPU time of the writes alone, per page (median of
@@ -27,11 +27,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from archive.database import open_database
+from archive.writer import Archive
 from benchmarks.corpus import FETCHED_AT, replay_pages, write_replay_folder
 from crawler.items import Page
 from crawler.settings import STORE_BATCH_SIZE
-from pipelines.archive import Archive
-from pipelines.database import open_database
 from tests.conftest import reset_postgres
 
 

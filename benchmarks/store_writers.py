@@ -4,7 +4,7 @@
         [--baseline /tmp/lock_base] [--prefix lock_bench]
 
 Several crawl processes (on several machines) may store into one PostgreSQL database;
-how far their writes overlap is set by the story-index lock (``pipelines.stories``).
+how far their writes overlap is set by the story-index lock (``archive.stories``).
 This script extracts the benchmark pages once (``benchmarks/store_cost.py``'s cache: the
 WCXB corpus twice, so every story has two syndicated copies), adds unrelated articles
 made from them (each line's words shuffled: the text of a real page, no copy of any),
@@ -52,10 +52,10 @@ def writer(code: Path, pages_file: Path, url: str, index: int, writers: int) -> 
     sys.path.insert(0, str(code))
     from sqlalchemy import text
 
-    import pipelines.archive as archive_module
+    import archive.writer as archive_module
+    from archive.database import open_database
+    from archive.writer import Archive
     from crawler.settings import STORE_BATCH_SIZE
-    from pipelines.archive import Archive
-    from pipelines.database import open_database
 
     pages = pickle.loads(pages_file.read_bytes())
     batches = [pages[start:start + STORE_BATCH_SIZE]
@@ -115,7 +115,7 @@ def benchmark_pages(workdir: Path, variants: int, seed: int = 18) -> Path:
         return target
     from benchmarks.corpus import copy_url, originals
     from benchmarks.store_cost import pages_to_store
-    from pipelines.dedupe_keys import dedupe_keys
+    from pipelines.keys.copies import dedupe_keys
 
     copies = len(originals())
     pages = pages_to_store(workdir, 2 * copies)

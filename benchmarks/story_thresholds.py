@@ -22,12 +22,12 @@ from pathlib import Path
 
 from datasketch import MinHashLSH
 
+from archive import stories
 from benchmarks.corpus import CORPUS as CORPUS_ROOT
-from pipelines import shingles as shape
-from pipelines import stories
-from pipelines.dedupe_keys import story_signature
 from pipelines.extraction import decode_text_page
 from pipelines.extraction.text_page import extract_text_page
+from pipelines.keys import shingles as shape
+from pipelines.keys.copies import story_signature
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"

@@ -19,7 +19,7 @@ ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     # The live crawl's pages: feed/sitemap metadata fills gaps, non-articles are set aside.
     "pipelines.listing_metadata.ListingMetadataPipeline": 150,
-    "crawler.article_filter.ArticleFilterPipeline": 170,
+    "pipelines.article_filter.ArticleFilterPipeline": 170,
     "pipelines.dedupe.DedupePipeline": 200,
     "pipelines.store.StorePipeline": 300,
 }
@@ -43,11 +43,11 @@ EXTRACT_WORKERS = -1  # worker processes for extraction: -1 = one per core, 0 = 
 EXTRACT_PAGE_CPU_SECONDS = 60  # a page over this in a worker fails (extractor-died); 0 = no limit
 STORE_BATCH_SIZE = 200  # pages per database transaction
 STORE_FLUSH_SECONDS = 2.0  # longest a page waits in the buffer
-# Stories (pipelines/stories.py): a new article is linked only to copies first archived
+# Stories (archive/stories.py): a new article is linked only to copies first archived
 # at most this many days before it, and older articles' band rows are pruned (their
 # story ids stay). Wire copies arrive within days; 0 keeps every band (no window).
 STORY_WINDOW_DAYS = 30
-# Each outlet's boilerplate (pipelines/outlet_boilerplate.py): a short block counted on
+# Each outlet's boilerplate (archive/outlet_boilerplate.py): a short block counted on
 # this many different stories of one outlet is learned and removed from its later pages
 # (0: learn nothing, remove nothing); unlearned blocks counted in memory per outlet; a
 # learned block no page showed for the window is forgotten (0: kept for ever).
@@ -55,7 +55,7 @@ OUTLET_BOILERPLATE_MIN_PAGES = 3
 OUTLET_BOILERPLATE_TRACKED = 5000
 OUTLET_BOILERPLATE_WINDOW_DAYS = 30.0
 REEXTRACT_BATCH_ROWS = 500  # captures scrapy reextract reads from the database at a time
-# Database outages (pipelines/outage.py, pipelines/spool.py): while the database does not
+# Database outages (archive/outage.py, archive/spool.py): while the database does not
 # answer, writes and the crawl's reads are retried with backoff, and fetched pages wait in
 # memory (a batch), then in a spool file; past DATABASE_OUTAGE_MAX the run stops (exit 2)
 # and the next run of any spider or command stores the spool first.

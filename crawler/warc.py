@@ -65,10 +65,10 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
+from archive.database import folder_beside_archive
 from crawler.cdxj import write_cdxj
 from crawler.fleet.connection import REDIS_DOWN, FleetError, connect, fleet_url
 from crawler.items import Page
-from pipelines.database import folder_beside_archive
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

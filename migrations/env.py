@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from pipelines.database import create_archive_engine, database_url
-from pipelines.models import Base
+from archive.database import create_archive_engine, database_url
+from archive.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -20,7 +20,7 @@ def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
 def include_object(item: object, name: str | None, type_: str, reflected: bool,
                    compare_to: object) -> bool:
     """Leave out the model's indexes written for another database (``info["dialect"]``,
-    pipelines.models): a name has one definition per database."""
+    archive.models): a name has one definition per database."""
     dialect = getattr(item, "info", {}).get("dialect")
     return reflected or dialect is None or dialect == context.get_bind().dialect.name
 

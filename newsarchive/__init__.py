@@ -12,18 +12,18 @@
     page = newsarchive.extract("seeds/003_1e3141995383dc93.txt")   # no database
     print(page.title, page.authors, page.published_at)
 
-Everything here reuses the crawl's own code (``pipelines.database``,
-``pipelines.search``, ``pipelines.extraction``), so the library, the commands and the
+Everything here reuses the crawl's own code (``archive.database``,
+``archive.search``, ``pipelines.extraction``), so the library, the commands and the
 archive always agree.
 """
 
 from __future__ import annotations
 
+from archive.database import DatabaseError
+from archive.search import SearchError
 from newsarchive.archive import Archive, ArticleRecord, SearchHit, StoryRecord, open
 from newsarchive.extract import ExtractedPage, extract
-from pipelines.database import DatabaseError
 from pipelines.extraction import ExtractionError
-from pipelines.search import SearchError
 
 __all__ = [
     "Archive",

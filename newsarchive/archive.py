@@ -2,7 +2,7 @@
 
 The queries are the commands' own: ``scrapy export``'s selects
 (``crawler.commands.export.EXPORTS``) and ``scrapy search``'s matching
-(``pipelines.search``), so a script sees exactly what the commands show.
+(``archive.search``), so a script sees exactly what the commands show.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any, Self, TypeVar
 
 from sqlalchemy import Engine, Row
 
+from archive.database import database_url, mask_url, open_database
+from archive.search import Filters, apply_filters, search
 from crawler.commands.export import EXPORTS
-from pipelines.database import database_url, mask_url, open_database
-from pipelines.search import Filters, apply_filters, search
 
 # Rows fetched at a time by articles() and stories(): memory stays flat (a server-side
 # cursor on PostgreSQL), however large the archive.

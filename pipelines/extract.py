@@ -2,7 +2,7 @@
 
 Extraction is CPU-bound, and Scrapy runs pipelines on the reactor thread: done inline it
 would stall fetching and use one core. Pages go to the worker processes
-(``pipelines.worker_pool``) as bytes and come back as plain dicts, with the dedupe keys
+(``pipelines.workers.pool``) as bytes and come back as plain dicts, with the dedupe keys
 (content hash, story signature) already computed there: ~9 ms a page, a seventh of the
 extraction, that would otherwise run on the reactor. A semaphore bounds the pages in
 flight so memory stays flat. ``EXTRACT_WORKERS = 0`` extracts in-process (simplest to
@@ -20,13 +20,13 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from crawler.items import Page
-from pipelines.worker_pool import WorkerPool
+from pipelines.workers.pool import WorkerPool
 
 if TYPE_CHECKING:  # workers import this module: keep Scrapy and SQLAlchemy out of them
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
-    from pipelines.outlet_boilerplate import OutletBoilerplate
+    from archive.outlet_boilerplate import OutletBoilerplate
 
 # Started by the crawl command before Scrapy builds the crawler, so that the workers
 # load the extractors (~3 s of CPU) on the other core meanwhile; the pipeline takes it.
@@ -38,14 +38,14 @@ def extract_to_dict(body: bytes, url: str, headers: dict[str, str],
     """The article with its dedupe keys, or the failure, as plain, picklable data.
 
     ``boilerplate`` holds the keys of the blocks the page's outlet is known to repeat
-    (``pipelines.outlet_boilerplate``): they leave the text before its keys are made.
+    (``archive.outlet_boilerplate``): they leave the text before its keys are made.
     The article keeps its candidate blocks, as found before that, for the learning."""
     # Imported here, not above: the crawl process imports this module for the pipeline
     # and, when workers extract, must not hold the extractors (~150 MB with numpy and
     # the language model). In a worker they are loaded before it forks: a dict lookup.
-    from pipelines.dedupe_keys import dedupe_keys
     from pipelines.extraction import ExtractionError, extract_page
     from pipelines.extraction.outlet_blocks import keyed_blocks, page_blocks, strip_blocks
+    from pipelines.keys.copies import dedupe_keys
 
     try:
         article = extract_page(body, url, headers).as_dict()
@@ -110,7 +110,7 @@ class ExtractPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        from pipelines.outlet_boilerplate import OutletBoilerplate  # SQLAlchemy: not at the top
+        from archive.outlet_boilerplate import OutletBoilerplate  # SQLAlchemy: not at the top
 
         settings = crawler.settings
         return cls(extract_workers(settings), page_cpu_seconds(settings), crawler.stats,

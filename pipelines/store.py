@@ -7,9 +7,9 @@ The pipeline also records the run in ``crawl_runs`` with Scrapy's final stats, s
 every ``RUN_HEARTBEAT_SECONDS`` that the run is alive, and first stores what earlier
 runs left in the spool and marks the dead ones ``interrupted``.
 
-When the database stops answering (:mod:`pipelines.outage`) nothing fetched is lost:
+When the database stops answering (:mod:`archive.outage`) nothing fetched is lost:
 the unstored pages form one queue, oldest first, of three parts: ``held`` (the pages
-being written, in memory), the run's spool file (:mod:`pipelines.spool`), and
+being written, in memory), the run's spool file (:mod:`archive.spool`), and
 ``buffer`` (the newest, in memory). During an outage the held batch is spooled, the
 buffer moves to the spool whenever it reaches a batch, fetching pauses while the spool
 holds more than ``SPOOL_MAX_PAGES``, and writes are retried with backoff; once the
@@ -29,12 +29,8 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 
-from crawler.items import Page
-from crawler.run_status import run_status
-from pipelines.archive import Archive
-from pipelines.database import DatabaseError, database_url, mask_url, open_database
-from pipelines.heap import release_freed_memory
-from pipelines.outage import (
+from archive.database import DatabaseError, database_url, mask_url, open_database
+from archive.outage import (
     OutageDuringWrite,
     OutageTooLong,
     first_line,
@@ -43,9 +39,13 @@ from pipelines.outage import (
     wait_out,
     write_pages,
 )
-from pipelines.outlet_boilerplate import OutletBoilerplate
-from pipelines.spool import Spool, new_spool, page_counts, recover, spool_dir
-from pipelines.stories import STORY_WINDOW_DAYS, story_window
+from archive.outlet_boilerplate import OutletBoilerplate
+from archive.spool import Spool, new_spool, page_counts, recover, spool_dir
+from archive.stories import STORY_WINDOW_DAYS, story_window
+from archive.writer import Archive
+from crawler.items import Page
+from crawler.run_status import run_status
+from pipelines.workers.heap import release_freed_memory
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import pytest
 import redis
 from sqlalchemy import Engine, create_engine, text
 
-from pipelines.database import create_archive_engine
+from archive.database import create_archive_engine
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"

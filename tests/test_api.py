@@ -16,8 +16,8 @@ from alembic import command
 from sqlalchemy import column, make_url, table
 
 import newsarchive
-from pipelines.database import alembic_config, create_archive_engine
-from pipelines.models import UTCDateTime
+from archive.database import alembic_config, create_archive_engine
+from archive.models import UTCDateTime
 from tests.conftest import SEEDS, run_scrapy
 
 HINDI_BYLINE = "शिवेन्द्र कुमार राय"  # seeds/003 states it

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from archive.database import open_database
+from archive.models import Article, Capture, Source
+from archive.outage import write_pages
+from archive.writer import Archive
 from crawler.items import Page
-from pipelines.archive import Archive
-from pipelines.database import open_database
-from pipelines.dedupe_keys import content_hash
-from pipelines.models import Article, Capture, Source
-from pipelines.outage import write_pages
+from pipelines.keys.copies import content_hash
 
 
 def page(url: str, text: str | None) -> Page:

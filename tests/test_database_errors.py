@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-from pipelines.database import DatabaseError, open_database
+from archive.database import DatabaseError, open_database
 from tests.conftest import POSTGRES_ADMIN_URL, SEEDS, run_scrapy
 
 PASSWORD = "pw-Xq81-secret"

@@ -26,13 +26,13 @@ from sqlalchemy import Engine, create_engine, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from archive.database import open_database
+from archive.models import CrawlRun
+from archive.outage import is_outage
+from archive.spool import SUFFIX, new_spool, page_line, recover
+from archive.writer import Archive
 from crawler.items import Page
-from pipelines.archive import Archive
-from pipelines.database import open_database
 from pipelines.extract import extract_to_dict
-from pipelines.models import CrawlRun
-from pipelines.outage import is_outage
-from pipelines.spool import SUFFIX, new_spool, page_line, recover
 from tests.conftest import SEEDS, run_scrapy
 from tests.fixture_site import LargeSite, corpus_page, unused_port
 from tests.private_postgres import PrivateCluster, require_postgres_bin

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from parsel import Selector
 
-from crawler.article_filter import LinkKind, link_kind, not_article_reason, skip_reason
+from archive.writer import KnownPage
 from crawler.discovery import (
     MAX_SITEMAP_LINKS,
     ListingError,
@@ -20,7 +20,7 @@ from crawler.discovery import (
 )
 from crawler.middlewares import retry_after_seconds
 from crawler.spiders.news import should_fetch
-from pipelines.archive import KnownPage
+from pipelines.article_filter import LinkKind, link_kind, not_article_reason, skip_reason
 from pipelines.listing_metadata import fill_from_listing
 from tests.fixture_site import BROKEN_FEED, XML_BOMB
 

@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from archive.writer import Archive
 from crawler.commands.export import export, plain
 from crawler.items import Page
-from pipelines.archive import Archive
 from tests.conftest import REPO, SEEDS, reset_postgres, run_scrapy
 from tests.test_search import BATTLE, FETCHED, SUPPORT, archive
 

@@ -20,10 +20,10 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.database import create_archive_engine
+from archive.models import Capture
 from crawler.items import Page
-from pipelines.database import create_archive_engine
 from pipelines.extract import ExtractPipeline, extract_to_dict
-from pipelines.models import Capture
 from tests.conftest import CORPUS, REPO, SEEDS, loaded_modules, run_scrapy
 
 HTML = {"content-type": "text/html"}
@@ -70,7 +70,7 @@ def test_pool_gives_the_same_results_as_in_process_extraction() -> None:
 
 def extraction_workers(crawl_pid: int | None = None) -> set[int]:
     """Live extraction workers of a crawl process (this process by default), found by
-    their command line (``-m pipelines.extract_worker SECONDS CRAWL_PID ...``, which the
+    their command line (``-m pipelines.workers.worker SECONDS CRAWL_PID ...``, which the
     workers forked from the first share): a worker whose parent died is reparented
     outside the crawl's process tree, and still works for it."""
     crawl = str(crawl_pid or os.getpid()).encode()
@@ -80,9 +80,9 @@ def extraction_workers(crawl_pid: int | None = None) -> set[int]:
             argv = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"pipelines.extract_worker" not in argv:
+        if b"pipelines.workers.worker" not in argv:
             continue
-        module = argv.index(b"pipelines.extract_worker")
+        module = argv.index(b"pipelines.workers.worker")
         pid = int(cmdline.parent.name)
         if argv[module + 2:module + 3] == [crawl] and alive(pid):
             found.add(pid)
@@ -303,6 +303,6 @@ def test_when_every_worker_dies_new_ones_are_started() -> None:
 def test_workers_load_no_crawler_code() -> None:
     """What the workers load before they fork (PRELOAD) is extraction only: Scrapy,
     Twisted and SQLAlchemy would cost every worker ~40 MB for nothing."""
-    setup = ("import importlib\nfrom pipelines.extract_worker import PRELOAD\n"
+    setup = ("import importlib\nfrom pipelines.workers.worker import PRELOAD\n"
              "for module in PRELOAD:\n    importlib.import_module(module)")
     assert loaded_modules(setup, ("scrapy", "twisted", "sqlalchemy", "alembic")) == []

@@ -27,8 +27,8 @@ import redis
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from pipelines.models import Article, Capture, CrawlRun
-from pipelines.urls import canonical_url
+from archive.models import Article, Capture, CrawlRun
+from pipelines.keys.urls import canonical_url
 from tests.conftest import REPO, fresh_postgres_database, redis_problem
 from tests.fixture_site import FleetNetwork, unused_port
 

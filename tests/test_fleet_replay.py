@@ -34,11 +34,11 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from archive.database import open_database
+from archive.models import Article, Capture, CrawlRun, Source
 from crawler.items import Page
 from crawler.warc import DIGESTS, DigestIndex, Exchange, WarcFiles, digest_index, file_tag
 from crawler.warc_reader import WarcReader
-from pipelines.database import open_database
-from pipelines.models import Article, Capture, CrawlRun, Source
 from tests.conftest import REPO, SEEDS, fresh_postgres_database, reset_postgres, run_scrapy
 
 CORPUS_FILES = 40  # corpus pages in the folder, beside the five seeds and a WARC file

@@ -1,4 +1,5 @@
-"""Extraction workers give back the memory a large page leaves behind (pipelines/heap.py)."""
+"""Extraction workers give back the memory a large page leaves behind
+(pipelines/workers/heap.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import sys
 
 import pytest
 
-from pipelines import heap
+from pipelines.workers import heap
 
 # In a child process: the allocator settings are for the whole process, not pytest's.
 LARGE_PAGE_LEFT_BEHIND = """
-from pipelines.heap import HeapTrimmer, keep_heap_small, resident_bytes
+from pipelines.workers.heap import HeapTrimmer, keep_heap_small, resident_bytes
 keep_heap_small()
 trim = HeapTrimmer(4 << 20)
 blocks = [bytearray(64 * 1024) for _ in range(500)]  # 32 MB, each under mmap's threshold

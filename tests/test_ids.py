@@ -11,9 +11,9 @@ from alembic import command
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from pipelines.database import alembic_config, create_archive_engine, open_database
-from pipelines.models import Article, Capture, StoryBand
-from pipelines.search import search
+from archive.database import alembic_config, create_archive_engine, open_database
+from archive.models import Article, Capture, StoryBand
+from archive.search import search
 from tests.conftest import REPO, run_scrapy
 from tests.test_stories import copies
 

@@ -13,9 +13,9 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, Engine, column, inspect, select, table, text
 
-from pipelines.database import SCHEMA_REVISION, alembic_config
-from pipelines.models import UTCDateTime
-from pipelines.search import search
+from archive.database import SCHEMA_REVISION, alembic_config
+from archive.models import UTCDateTime
+from archive.search import search
 from tests.conftest import REPO
 
 SCRIPTS = ScriptDirectory(alembic_config("sqlite://").get_main_option("script_location"))
@@ -136,7 +136,7 @@ def test_opening_the_archive_leaves_alembic_out_of_the_process(database_url: str
     script = (
         "import sys\n"
         "from sqlalchemy import inspect\n"
-        "from pipelines.database import open_database\n"
+        "from archive.database import open_database\n"
         "for _ in range(2):  # an empty database, then one at the newest revision\n"
         "    engine = open_database(sys.argv[1])\n"
         "    assert 'articles' in inspect(engine).get_table_names()\n"

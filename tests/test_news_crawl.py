@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from pipelines.database import create_archive_engine
-from pipelines.models import Article, ArticleVersion, Capture, CrawlRun
-from pipelines.urls import canonical_url
+from archive.database import create_archive_engine
+from archive.models import Article, ArticleVersion, Capture, CrawlRun
+from pipelines.keys.urls import canonical_url
 from tests.conftest import empty_database, run_scrapy
 from tests.fixture_site import (
     PAGE_DATE,

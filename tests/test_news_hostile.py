@@ -28,8 +28,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from pipelines.database import create_archive_engine
-from pipelines.models import Article, Capture, CrawlRun
+from archive.database import create_archive_engine
+from archive.models import Article, Capture, CrawlRun
 from tests.conftest import empty_database, run_scrapy
 from tests.fixture_site import (
     BROKEN_FEED,

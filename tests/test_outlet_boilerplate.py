@@ -11,15 +11,15 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipelines.database import open_database
+from archive.database import open_database
+from archive.models import Article, CrawlRun, OutletBlock, Source
+from archive.outlet_boilerplate import OutletBoilerplate
 from pipelines.extraction.outlet_blocks import (
     MAX_BLOCK_CHARS,
     block_key,
     keyed_blocks,
     strip_blocks,
 )
-from pipelines.models import Article, CrawlRun, OutletBlock, Source
-from pipelines.outlet_boilerplate import OutletBoilerplate
 from tests.conftest import run_scrapy
 
 OUTLET = "Example Hindi News"

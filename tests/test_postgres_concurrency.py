@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from pipelines.database import MIGRATION_LOCK_KEY, open_database
-from pipelines.models import Source
+from archive.database import MIGRATION_LOCK_KEY, open_database
+from archive.models import Source
 from tests.conftest import SEEDS, reset_postgres, run_scrapy
 
 PAGES = len(list(SEEDS.glob("*.txt")))
@@ -85,7 +85,7 @@ def test_two_crawls_archiving_the_same_pages_at_once(
     postgres_database: str, source_exists: bool
 ) -> None:
     """Both crawls reach their first write before either commits: the story-index lock
-    (``pipelines.stories``) is taken only once a batch's articles are in, so they collide
+    (``archive.stories``) is taken only once a batch's articles are in, so they collide
     on the new source, or on the articles of a known one. Either way: both runs
     succeed, nothing is archived twice."""
     reset_postgres(postgres_database)

@@ -20,11 +20,11 @@ from scrapy.exceptions import UsageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.database import open_database
+from archive.models import Article, ArticleVersion, Capture, CrawlRun, Source
+from archive.writer import Archive
 from crawler.commands.reextract import time_bound
-from pipelines.archive import Archive
-from pipelines.database import open_database
 from pipelines.extraction.html_page import EXTRACTOR
-from pipelines.models import Article, ArticleVersion, Capture, CrawlRun, Source
 from tests.conftest import run_scrapy
 from tests.test_replay import ENGLISH_BODY, article_html
 from tests.test_warc import Server, crawl_arguments, run_scrapy_after, story_routes

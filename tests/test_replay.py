@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from pipelines.database import open_database
-from pipelines.models import Article, Capture, CrawlRun, Source
+from archive.database import open_database
+from archive.models import Article, Capture, CrawlRun, Source
 from tests.conftest import SEEDS, run_scrapy
 
 ARTICLE_HTML = """<!doctype html>

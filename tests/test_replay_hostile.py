@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from archive.database import open_database
+from archive.models import Article, Capture, CrawlRun
 from crawler.items import Page
 from crawler.spiders.replay import FileToRead, ReplaySpider
-from pipelines.database import open_database
-from pipelines.models import Article, Capture, CrawlRun
 from tests.conftest import REPO, SEEDS
 from tests.test_replay import ENGLISH_BODY, article_html, replay
 

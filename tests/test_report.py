@@ -1,4 +1,4 @@
-"""``scrapy report`` (crawler/commands/report.py, pipelines/report.py) and the run
+"""``scrapy report`` (crawler/commands/report.py, archive/report.py) and the run
 summary's per-outlet lines (crawler/extensions.py).
 
 The archive is real (an SQLite file, and PostgreSQL): five outlets written as rows, the
@@ -18,11 +18,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from archive.database import open_database
+from archive.models import Article, Capture, CrawlRun, Source
+from archive.report import outlet_report
 from crawler.extensions import format_summary
 from crawler.run_status import broken_outlets, outlet_key
-from pipelines.database import open_database
-from pipelines.models import Article, Capture, CrawlRun, Source
-from pipelines.report import outlet_report
 from tests.conftest import run_scrapy
 from tests.fixture_site import NewsNetwork, unused_port
 from tests.test_news_crawl import crawl, write_sources

@@ -13,14 +13,14 @@ import pytest
 from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
+from archive import search as search_module
+from archive.database import open_database
+from archive.models import Article, ArticleVersion, Capture, Source, Story
+from archive.search import Filters, SearchError, parse_query, search, search_stories
+from archive.writer import Archive
 from crawler.items import Page
-from pipelines import search as search_module
-from pipelines.archive import Archive
-from pipelines.database import open_database
-from pipelines.dedupe_keys import content_hash
 from pipelines.extraction.normalize import search_form, words
-from pipelines.models import Article, ArticleVersion, Capture, Source, Story
-from pipelines.search import Filters, SearchError, parse_query, search, search_stories
+from pipelines.keys.copies import content_hash
 from tests.conftest import run_scrapy
 
 FETCHED = datetime(2025, 6, 6, 12, tzinfo=UTC)
@@ -241,7 +241,7 @@ def expected_articles(engine: Engine, word: str, filters: Filters) -> list[str]:
     return [article.url for article in kept]
 
 
-WAYS = {  # (WALK_ROWS, WALK_CHUNK, SPAN_FACTOR, SORT_ROWS) of pipelines.search
+WAYS = {  # (WALK_ROWS, WALK_CHUNK, SPAN_FACTOR, SORT_ROWS) of archive.search
     "sort every match": (0, 1000, 200, -1),
     "as configured": tuple(getattr(search_module, name) for name in (
         "WALK_ROWS", "WALK_CHUNK", "SPAN_FACTOR", "SORT_ROWS")),

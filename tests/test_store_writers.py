@@ -2,7 +2,7 @@
 once group them exactly as one writer does.
 
 Writers overlap most of a batch and take the story-index lock only to link stories
-(``pipelines.archive.Archive._write``). The race is made certain, not left to timing:
+(``archive.writer.Archive._write``). The race is made certain, not left to timing:
 the test holds ``captures`` locked, which every batch writes before it links, waits
 until PostgreSQL shows all four processes waiting, then releases them together, so
 that each has inserted its copies before any links a story. Without a lock around the
@@ -22,11 +22,11 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
+from archive import stories
+from archive.database import open_database
+from archive.models import Article, Capture, Source
+from archive.writer import Archive
 from crawler.items import Page
-from pipelines import stories
-from pipelines.archive import Archive
-from pipelines.database import open_database
-from pipelines.models import Article, Capture, Source
 from tests.conftest import POSTGRES_ADMIN_URL, postgres_problem
 from tests.test_stories import (
     copies,

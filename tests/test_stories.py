@@ -23,15 +23,21 @@ from datasketch import MinHash, MinHashLSH
 from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from archive.database import open_database
+from archive.models import Article, CrawlRun, Source, Story, StoryBand
+from archive.stories import (
+    RecentShingles,
+    band_parameters,
+    candidates_query,
+    story_window,
+)
+from archive.writer import Archive
 from crawler.items import Page
-from pipelines.archive import Archive
-from pipelines.database import open_database
 from pipelines.dedupe import DedupePipeline
-from pipelines.dedupe_keys import band_hashes, content_hash, dedupe_keys, minhash
 from pipelines.extract import extract_to_dict
 from pipelines.extraction.normalize import words
-from pipelines.models import Article, CrawlRun, Source, Story, StoryBand
-from pipelines.shingles import (
+from pipelines.keys.copies import band_hashes, content_hash, dedupe_keys, minhash
+from pipelines.keys.shingles import (
     BANDS,
     LEAD_BANDS,
     LEAD_WORDS,
@@ -39,12 +45,6 @@ from pipelines.shingles import (
     NUM_PERM,
     shingle_hashes,
     shingles,
-)
-from pipelines.stories import (
-    RecentShingles,
-    band_parameters,
-    candidates_query,
-    story_window,
 )
 from tests.conftest import SEEDS, loaded_modules, reset_postgres, run_scrapy
 

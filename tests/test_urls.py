@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.urls import article_url, canonical_url
+from pipelines.keys.urls import article_url, canonical_url
 
 
 @pytest.mark.parametrize(

@@ -14,13 +14,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.database import open_database
+from archive.models import Article, ArticleVersion, CrawlRun, StoryBand
+from archive.writer import Archive
 from crawler.items import Page
-from pipelines.archive import Archive
-from pipelines.database import open_database
 from pipelines.dedupe import DedupePipeline
-from pipelines.dedupe_keys import content_hash, story_signature
 from pipelines.extract import extract_to_dict
-from pipelines.models import Article, ArticleVersion, CrawlRun, StoryBand
+from pipelines.keys.copies import content_hash, story_signature
 from tests.conftest import run_scrapy
 
 URL = "https://news.example/desh/bridge-opened"

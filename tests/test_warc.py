@@ -37,11 +37,11 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from archive.database import open_database
+from archive.models import Article, Capture, CrawlRun, Source
 from crawler.items import Page, lower_headers
 from crawler.warc import PAGE_FIELD, warc_dir
 from crawler.warc_reader import WarcReader
-from pipelines.database import open_database
-from pipelines.models import Article, Capture, CrawlRun, Source
 from tests.conftest import REPO, reset_postgres, run_scrapy
 from tests.fixture_site import article_html, news_network, seed_stories
 

@@ -31,7 +31,7 @@ from crawler.fleet.connection import FleetError
 from crawler.lock import LockHeld
 from crawler.run_status import run_status
 from pipelines.extract import start_workers_early, stop_early_workers
-from pipelines.heap import keep_heap_small
+from pipelines.workers.heap import keep_heap_small
 
 logger = logging.getLogger(__name__)
 

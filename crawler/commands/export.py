@@ -33,8 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
+from archive.models import Article, Source, Story
 from crawler.commands.search import open_archive
-from pipelines.models import Article, Source, Story
 
 # Rows fetched from the database at a time (setting EXPORT_BATCH_ROWS): memory use is
 # about this many rows, whatever the archive's size.

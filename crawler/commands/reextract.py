@@ -37,15 +37,15 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from sqlalchemy import Engine, func, select
 
+from archive.database import database_url, mask_url, open_database, open_read_only
+from archive.models import Article
+from archive.writer import CAPTURE_BATCH_ROWS, Archive
 from crawler.commands.crawl import Command as CrawlCommand
 from crawler.items import Page
 from crawler.local_files import ReadFailure, check_file, open_regular, read_body, shown
 from crawler.spiders.replay import ReplaySpider, parse_timestamp
 from crawler.warc import warc_dir
 from crawler.warc_reader import WarcReader
-from pipelines.archive import CAPTURE_BATCH_ROWS, Archive
-from pipelines.database import database_url, mask_url, open_database, open_read_only
-from pipelines.models import Article
 
 
 class ReextractSpider(ReplaySpider):

@@ -2,7 +2,7 @@
 
 A table to read at a glance (``--format table``, the default), or every field as JSON
 or CSV for scripts and spreadsheets; ``-o FILE`` writes it to a file. The numbers come
-from ``pipelines.report``; a stale outlet is one with no new article for
+from ``archive.report``; a stale outlet is one with no new article for
 ``REPORT_STALE_HOURS``.
 """
 
@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from archive.report import STALE_HOURS, OutletReport, outlet_report
 from crawler.commands.search import open_archive
-from pipelines.report import STALE_HOURS, OutletReport, outlet_report
 
 COLUMNS = ("status", "outlet", "articles", "24 h", "7 days", "last new article (UTC)",
            "last fetch (UTC)", "last run")

@@ -4,7 +4,7 @@ Each line is URL, published date (as the page states it), source and title, sepa
 by tabs; "-" stands for an unknown value. ``--stories`` gives one line per story (its
 first published copy) with two more columns, its copies and outlets. No match: "no
 matches for ..." on stderr and exit status 1, as grep does, stdout left empty for
-pipes. See ``pipelines.search`` for the query syntax.
+pipes. See ``archive.search`` for the query syntax.
 """
 
 from __future__ import annotations
@@ -20,22 +20,22 @@ from scrapy.exceptions import UsageError
 from scrapy.settings import BaseSettings
 from sqlalchemy import Engine
 
-from pipelines.archive import Archive
-from pipelines.database import (
+from archive.database import (
     DatabaseError,
     create_archive_engine,
     database_url,
     open_read_only,
 )
-from pipelines.search import Filters, SearchError, search, search_stories
-from pipelines.spool import SUFFIX as SPOOL_SUFFIX
-from pipelines.spool import recover, spool_dir
+from archive.search import Filters, SearchError, search, search_stories
+from archive.spool import SUFFIX as SPOOL_SUFFIX
+from archive.spool import recover, spool_dir
+from archive.writer import Archive
 
 
 def open_archive(settings: BaseSettings) -> Engine:
-    """The archive's engine, read-only (pipelines.database.open_read_only), so that the
+    """The archive's engine, read-only (archive.database.open_read_only), so that the
     commands that only read work on read-only media and never take the write lock. The
-    spools earlier runs left through a database outage (pipelines.spool) are stored
+    spools earlier runs left through a database outage (archive.spool) are stored
     first, when their folder can be written, so that the answer includes them. If the
     archive is unusable, one line on stderr and exit status 2."""
     url = database_url(settings.get("DATABASE_URL"))

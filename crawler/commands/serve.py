@@ -22,8 +22,8 @@ from scrapy.exceptions import UsageError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from pipelines.database import database_url, mask_url
-from pipelines.report import STALE_HOURS
+from archive.database import database_url, mask_url
+from archive.report import STALE_HOURS
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 

@@ -53,7 +53,9 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
-from crawler.article_filter import LinkKind, link_kind, skip_reason
+from archive.database import database_url, open_database
+from archive.outage import archive_call
+from archive.writer import Archive, KnownPage, to_utc
 from crawler.discovery import (
     MAX_SITEMAP_LINKS,
     Entry,
@@ -72,10 +74,8 @@ from crawler.middlewares import NotFetched, Refused
 from crawler.run_status import broken_outlets, outlet_key
 from crawler.site_policy import OutletScope
 from crawler.sources import NewsSource, load_sources
-from pipelines.archive import Archive, KnownPage, to_utc
-from pipelines.database import database_url, open_database
-from pipelines.outage import archive_call
-from pipelines.urls import canonical_url
+from pipelines.article_filter import LinkKind, link_kind, skip_reason
+from pipelines.keys.urls import canonical_url
 
 logger = logging.getLogger(__name__)
 

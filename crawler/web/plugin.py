@@ -15,9 +15,9 @@ from datasette.utils.asgi import Request, Response
 from markupsafe import Markup, escape
 from sqlalchemy import create_engine
 
-from pipelines.database import _sql_search_form
-from pipelines.report import STALE_HOURS, OutletReport, outlet_report
-from pipelines.search import SearchError, parse_query, sqlite_match
+from archive.database import _sql_search_form
+from archive.report import STALE_HOURS, OutletReport, outlet_report
+from archive.search import SearchError, parse_query, sqlite_match
 
 DATABASE = "archive"  # the archive's name in Datasette's URLs: /archive/...
 # An FTS5 phrase with no tokens: a valid MATCH expression that matches nothing, for a

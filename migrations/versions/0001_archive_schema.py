@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from pipelines import models
+from archive import models
 
 revision: str = "0001"
 down_revision: str | None = None

@@ -8,11 +8,11 @@ The index is a table ``articles_fts`` on both databases, filled by triggers on
 ``articles`` so that every writer (the crawl, a command, a hand-written UPDATE through
 the archive's engine) keeps it in step, and it holds the *search form* of the text
 (``pipelines.extraction.normalize.search_form``: NFC, zero-width characters removed),
-the same form ``pipelines.search`` gives the query:
+the same form ``archive.search`` gives the query:
 
 - SQLite: an FTS5 table whose tokenizer keeps Devanagari vowel signs and viramas inside
   words (the default one splits ``समर्थन`` so that ``समर`` matches it). Triggers cannot
-  run Python by themselves, so ``pipelines.database`` registers ``search_form`` as an
+  run Python by themselves, so ``archive.database`` registers ``search_form`` as an
   SQL function on every connection. A connection without it (the ``sqlite3`` shell)
   can read and search, but writing an article there fails with "no such function:
   search_form" instead of indexing text in another form. The FTS5 table keeps its own

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from pipelines.models import UTCDateTime
+from archive.models import UTCDateTime
 
 revision: str = "0004"
 down_revision: str | None = "0003"

@@ -7,7 +7,7 @@ Create Date: 2026-12-06 22:00:00
 Until now every JSON value was written with Python's default ``ensure_ascii``, so a
 plain ``SELECT authors FROM articles`` showed a Hindi byline as ``["\\u0936..."]`` in
 sqlite3, Datasette and psql. The engine now writes readable UTF-8
-(``pipelines.database.readable_json``); this revision rewrites the rows written before.
+(``archive.database.readable_json``); this revision rewrites the rows written before.
 It changes no schema: on PostgreSQL the columns are ``json``, which keeps the text as
 written (unlike ``jsonb``), so the stored text itself is rewritten. Only rows whose text
 holds a ``\\u`` are read, in batches of :data:`BATCH_ROWS` by primary key, so memory
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from pipelines.database import readable_json
+from archive.database import readable_json
 
 revision: str = "0005"
 down_revision: str | None = "0004"

@@ -15,7 +15,7 @@ Create Date: 2026-12-06 22:30:00
   table), rebuilt with a copy of its rows.
 - Both: indexes on ``articles.duplicate_of_id`` (a foreign key nothing indexed: every
   delete of an article scanned the table) and ``articles.first_seen_at`` (the story
-  window, ``pipelines.stories``).
+  window, ``archive.stories``).
 """
 
 from __future__ import annotations

@@ -7,14 +7,14 @@ Create Date: 2026-12-06 23:30:00
 - ``stories`` was a view grouping every article (4 s at 1M articles): it becomes a table
   with the same columns (and ``first_published_at_utc``, to sort stories), filled here
   from the view, then kept by the archive writer in the transaction that changes a
-  story's copies (``pipelines.stories.refresh_stories``). ``representative_articles``
+  story's copies (``archive.stories.refresh_stories``). ``representative_articles``
   stays a view, now a join of ``stories`` with the first copy's ``articles`` row
   (``rank_in_story`` is always 1).
 - ``articles``: the single-column indexes on ``published_at_utc`` and ``source_id`` give
   way to ``ix_articles_newest_first`` (published_at_utc DESC NULLS LAST, id DESC) and
   ``ix_articles_source_newest_first`` (the same after ``source_id``): the order of search
   results, which a query matching many articles walks instead of sorting its matches
-  (``pipelines.search``). The second still serves every lookup by ``source_id``.
+  (``archive.search``). The second still serves every lookup by ``source_id``.
 - SQLite: ``articles_fts`` kept its own copy of the normalised title and text (half the
   archive's size). It becomes an external-content FTS5 table over the view
   ``articles_search_text`` (``search_form`` of each title and text, computed when read),
@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from pipelines import models
+from archive import models
 
 revision: str = "0007"
 down_revision: str | None = "0006"

@@ -8,7 +8,7 @@ Several writers storing into one PostgreSQL archive link their batches into stor
 against the committed archive, without a lock; under the story lock, each then reads
 the articles other writers linked since (this log) instead of searching all its
 candidates again, so the part of a batch that writers do one at a time stays short
-(``pipelines.stories.BatchLinks``). Empty on SQLite, and on a new or upgraded archive.
+(``archive.stories.BatchLinks``). Empty on SQLite, and on a new or upgraded archive.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-07 07:00:00
 
-Learned from the archive itself (``pipelines.outlet_boilerplate``): a block seen word
+Learned from the archive itself (``archive.outlet_boilerplate``): a block seen word
 for word on the first copies of several stories of one outlet is that outlet's
 furniture, and extraction removes it from the outlet's later pages. Empty on a new or
 upgraded archive; it fills as pages are stored.
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from pipelines.models import UTCDateTime
+from archive.models import UTCDateTime
 
 revision: str = "0009"
 down_revision: str | None = "0008"

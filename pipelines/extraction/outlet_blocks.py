@@ -3,7 +3,7 @@ articles of one outlet ("यह भी पढ़ें: ...", a newsletter box, 
 a menu line trafilatura kept).
 
 Only the text is looked at here, so the rules can be tested on a page alone; which
-blocks an outlet repeats is learned by the archive (``pipelines.outlet_boilerplate``)
+blocks an outlet repeats is learned by the archive (``archive.outlet_boilerplate``)
 and handed back to extraction as a set of block keys.
 """
 

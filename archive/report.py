@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
+from archive.models import Article, Capture, CrawlRun, Source
 from crawler.run_status import outlet_key
-from pipelines.models import Article, Capture, CrawlRun, Source
 
 STALE_HOURS = 48.0  # default of the REPORT_STALE_HOURS setting
 # How crawler/spiders/news.py tags the listing of a feed or sitemap request (captures

@@ -158,7 +158,7 @@ def _archive_engine(parsed: URL, read_only: bool) -> Engine:
         return _sqlite_read_only_engine(parsed)
     if parsed.get_backend_name() == "sqlite":
         # Wait up to 30 s for another writer's lock (?timeout=SECONDS in the URL), then
-        # "database is locked": an outage, ridden out by pipelines.outage.
+        # "database is locked": an outage, ridden out by archive.outage.
         connect_args = {} if "timeout" in parsed.query else {"timeout": 30}
         engine = create_engine(
             parsed, connect_args=connect_args, json_serializer=readable_json
@@ -299,7 +299,7 @@ def upgrade_in_child(url: str) -> None:
     """Run :func:`upgrade_schema` in a child process (the URL goes through stdin, not
     the command line, where any user of the machine could read its password)."""
     child = subprocess.run(
-        [sys.executable, "-m", "pipelines.database"], input=url, text=True,
+        [sys.executable, "-m", "archive.database"], input=url, text=True,
         capture_output=True, env=child_environment(), check=False,
     )
     if child.returncode == CHILD_DATABASE_ERROR:

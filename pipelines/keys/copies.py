@@ -1,5 +1,5 @@
 """The keys that recognise a copy: a hash of the text's words (the same text under two
-URLs) and its story signature (the same story reworded: ``pipelines.stories``).
+URLs) and its story signature (the same story reworded: ``archive.stories``).
 
 Both come from one tokenisation of the text, in the extraction worker (``pipelines.
 extract``), so the crawl process never tokenises a page and never loads numpy. The
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.extraction.normalize import words
-from pipelines.shingles import (
+from pipelines.keys.shingles import (
     BANDS,
     LEAD_BANDS,
     LEAD_MIN_LINE_WORDS,

@@ -149,7 +149,7 @@ class Article(Base):
     description: Mapped[str | None] = mapped_column(Text)
     wire_agency: Mapped[str | None] = mapped_column(String(40), index=True)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)  # sha256, normal text
-    # Indexed: the story window (pipelines.stories) is measured on it.
+    # Indexed: the story window (archive.stories) is measured on it.
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     story_id: Mapped[int | None] = mapped_column(ID, index=True)
@@ -164,7 +164,7 @@ class Article(Base):
 
 def newest_first_index(name: str, *columns: Any) -> None:
     """An index in the order "newest first, undated last" of ``columns``' last two
-    (a date, then the id that breaks its ties): the order search walks (pipelines.search).
+    (a date, then the id that breaks its ties): the order search walks (archive.search).
     SQLite allows no NULLS LAST in an index and needs none: its NULLs sort first, so its
     ascending index scanned backward is already in this order."""
     *leading, published, row_id = columns
@@ -199,7 +199,7 @@ class ArticleVersion(Base):
 
 class Story(Base):
     """One row per story, kept by the archive writer in the transaction that changes
-    any of its copies (``pipelines.stories.refresh_stories``), so that story questions
+    any of its copies (``archive.stories.refresh_stories``), so that story questions
     read one row a story instead of grouping every article. The first copy is the
     first published one (the first archived when no copy states a date)."""
 
@@ -226,7 +226,7 @@ newest_first_index("ix_stories_newest_first", Story.first_published_at_utc, Stor
 
 class StoryBand(Base):
     """MinHash LSH band hashes: articles sharing a (band, hash) are copy candidates.
-    Only articles first seen within the story window keep theirs (pipelines.stories).
+    Only articles first seen within the story window keep theirs (archive.stories).
     On SQLite the table is WITHOUT ROWID: a rowid table would store each row in its
     table and again in its primary-key index."""
 
@@ -245,7 +245,7 @@ class StoryLinkLog(Base):
     batches were linked (PostgreSQL; SQLite's writers are serialised and never need
     it). A writer links its batch against the committed archive, then reads here which
     articles were linked by others since, and checks only those under the story lock
-    (``pipelines.stories.BatchLinks``). Old batches are pruned; a writer that falls
+    (``archive.stories.BatchLinks``). Old batches are pruned; a writer that falls
     behind the log checks all its candidates again instead."""
 
     __tablename__ = "story_link_log"
@@ -259,7 +259,7 @@ class OutletBlock(Base):
     different stories: its learned boilerplate ("यह भी पढ़ें: ...", a newsletter box).
     Extraction removes these blocks from the outlet's later pages; ``scrapy reextract``
     removes them from the pages stored before they were learned
-    (``pipelines.outlet_boilerplate``)."""
+    (``archive.outlet_boilerplate``)."""
 
     __tablename__ = "outlet_boilerplate"
 

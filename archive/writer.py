@@ -24,17 +24,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from crawler.items import Page
-from crawler.sources import NewsSource
-from pipelines.models import Article, ArticleVersion, Capture, CrawlRun, Source, utcnow
-from pipelines.outlet_boilerplate import (
+from archive.models import Article, ArticleVersion, Capture, CrawlRun, Source, utcnow
+from archive.outlet_boilerplate import (
     READ_OVERLAP,
     OutletBoilerplate,
     forget_unseen,
     read_learned,
     save_sightings,
 )
-from pipelines.stories import (
+from archive.stories import (
     CANDIDATES_PER_BUCKET,
     PRUNE_EVERY_BATCHES,
     STORY_WINDOW_DAYS,
@@ -45,6 +43,8 @@ from pipelines.stories import (
     refresh_stories,
     story_window,
 )
+from crawler.items import Page
+from crawler.sources import NewsSource
 
 logger = logging.getLogger(__name__)
 
@@ -398,7 +398,7 @@ class Archive:
     def _learn_boilerplate(self) -> None:
         """Count the blocks of the batch's first copies of new stories, save the blocks
         learned or seen again, and read what other writers learned since the last batch
-        (``pipelines.outlet_boilerplate``); every PRUNE_EVERY_BATCHES batches, forget
+        (``archive.outlet_boilerplate``); every PRUNE_EVERY_BATCHES batches, forget
         the blocks no page showed within the window and read them all again. After the
         batch's commit, in a short transaction of its own: learning is a statistic, and
         a failure here loses a few counts (logged), never the batch."""

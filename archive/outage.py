@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from crawler.items import Page
 
 if TYPE_CHECKING:
-    from pipelines.archive import Archive
+    from archive.writer import Archive
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

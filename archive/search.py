@@ -47,8 +47,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, TSVECTOR
 
+from archive.models import Article, Source, Story
 from pipelines.extraction.normalize import search_form, words
-from pipelines.models import Article, Source, Story
 
 # A phrase in straight or curly double quotes (the closing one may be missing at the
 # end), or a bare word.

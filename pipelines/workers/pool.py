@@ -1,6 +1,6 @@
 """The extraction workers, seen from the crawl process.
 
-One Python process loads the extractors (``pipelines.extract_worker``) and forks the
+One Python process loads the extractors (``pipelines.workers.worker``) and forks the
 other workers from itself, so they share those pages; then it extracts pages too. Each
 worker talks to the crawl process over a socket of its own: length-prefixed pickles, a
 page in, a plain dict out. Compared with a ``ProcessPoolExecutor`` on a forkserver, the
@@ -12,7 +12,7 @@ which gets one more try, and the next one queued behind it, which goes to anothe
 A dead worker is replaced by a fork of a live one (the crawl process sends it the new
 worker's socket), or by a new process when none is left. The workers end when their
 socket closes (the crawl process shut the pool down, or died) or when the crawl process
-exits however it exits (``extract_worker`` watches it).
+exits however it exits (``pipelines.workers.worker`` watches it).
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ class WorkerPool:
         extractors (seconds: the crawl starts up meanwhile)."""
         pairs = [socket.socketpair() for _ in range(workers)]
         theirs = [pair[1] for pair in pairs]
-        command = [sys.executable, "-m", "pipelines.extract_worker",
+        command = [sys.executable, "-m", "pipelines.workers.worker",
                    str(self.page_cpu_seconds), str(os.getpid()),
                    *(str(sock.fileno()) for sock in theirs)]
         process = subprocess.Popen(command, pass_fds=[s.fileno() for s in theirs],

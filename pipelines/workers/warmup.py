@@ -1,4 +1,4 @@
-"""Imported by the first extraction worker only (the last of ``extract_worker.PRELOAD``).
+"""Imported by the first extraction worker only (the last of ``worker.PRELOAD``).
 
 Extraction loads large data lazily on first use: the language model (~70 MB), jusText's
 stoplists of every language, the locales and regular expressions of dateparser (which

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from pipelines.models import OutletBlock, Source, utcnow
+from archive.models import OutletBlock, Source, utcnow
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -1,7 +1,7 @@
 """Stories: the copies of one news story across outlets share ``articles.story_id``.
 
 Each article's text becomes a set of word shingles, whose MinHash is cut into LSH bands
-(``pipelines.shingles``: the parameters; ``pipelines.dedupe_keys``: the computation, in
+(``pipelines.keys.shingles``: the parameters; ``pipelines.keys.copies``: the computation, in
 the extraction workers), and each band's hash goes into ``story_bands``, so the index
 lives in the archive: it lasts across runs and is shared by every process writing there.
 An article's candidates are the articles sharing one of its band hashes, at most
@@ -53,8 +53,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
-from pipelines.models import Article, Source, Story, StoryBand, StoryLinkLog, utcnow
-from pipelines.shingles import shingles
+from archive.models import Article, Source, Story, StoryBand, StoryLinkLog, utcnow
+from pipelines.keys.shingles import shingles
 
 MIN_JACCARD = 0.3  # a copy with another template, dateline, headline or small edits
 MIN_CONTAINMENT = 0.7  # the shorter text's shingles found in the longer: a trimmed copy
@@ -324,7 +324,7 @@ class BatchLinks:
     def _index(self, article: Article, fields: dict[str, Any]) -> None:
         signature = fields.get("story_signature")
         if signature is None:  # imported here: the crawl process needs no numpy otherwise
-            from pipelines.dedupe_keys import story_signature
+            from pipelines.keys.copies import story_signature
 
             signature = story_signature(fields["text"])
         since = None if self.window is None else article.last_seen_at - self.window

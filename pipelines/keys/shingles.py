@@ -1,6 +1,6 @@
 """Word shingles and the shape of a story signature: what the extraction workers, which
-compute signatures (``pipelines.dedupe_keys``), and story linking, which compares them
-(``pipelines.stories``), must agree on. Without SQLAlchemy or numpy, so that each side
+compute signatures (``pipelines.keys.copies``), and story linking, which compares them
+(``archive.stories``), must agree on. Without SQLAlchemy or numpy, so that each side
 loads only its own half (the workers no database code, the crawl process no numpy).
 
 Shingles come from ``normalize.words`` (NFC, Devanagari words kept whole).

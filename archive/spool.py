@@ -32,10 +32,10 @@ from typing import IO, Any
 from scrapy.settings import BaseSettings
 from sqlalchemy.exc import DBAPIError
 
+from archive.database import DatabaseError, describe_error, folder_beside_archive, mask_url
+from archive.outage import OutageDuringWrite, write_pages
+from archive.writer import Archive
 from crawler.items import Page
-from pipelines.archive import Archive
-from pipelines.database import DatabaseError, describe_error, folder_beside_archive, mask_url
-from pipelines.outage import OutageDuringWrite, write_pages
 
 SUFFIX = ".spool.jsonl"
 PAGE_FIELDS = [f.name for f in fields(Page) if f.name != "body"]  # bodies are dropped first
@@ -52,7 +52,7 @@ def _encode(value: Any) -> Any:
     """JSON for the values a page holds that JSON lacks, tagged to come back exactly."""
     if isinstance(value, datetime):
         return {"$datetime": value.isoformat()}
-    if isinstance(value, array):  # story shingles (pipelines.dedupe_keys)
+    if isinstance(value, array):  # story shingles (pipelines.keys.copies)
         return {"$array": value.typecode, "data": base64.b64encode(value.tobytes()).decode()}
     raise TypeError(f"a page field holds a {type(value).__name__}, which the spool cannot keep")
 

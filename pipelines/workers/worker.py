@@ -1,6 +1,6 @@
-"""An extraction worker process: ``python -m pipelines.extract_worker SECONDS PID FD...``.
+"""An extraction worker process: ``python -m pipelines.workers.worker SECONDS PID FD...``.
 
-Started by ``pipelines.worker_pool`` with one socket per worker to run (file descriptors
+Started by ``pipelines.workers.pool`` with one socket per worker to run (file descriptors
 FD...): it loads and warms up the extractors (``PRELOAD``), forks one worker for each
 socket but the first, and extracts on the first itself. Forked after the loading, the
 workers share its pages. A worker answers one page at a time, in order; between pages
@@ -23,17 +23,17 @@ import traceback
 from typing import Any
 
 from pipelines.extract import extract_to_dict
-from pipelines.heap import HeapTrimmer, keep_heap_small
-from pipelines.worker_pool import FORK, HELLO, RESULT, recv_frame, send_frame
+from pipelines.workers.heap import HeapTrimmer, keep_heap_small
+from pipelines.workers.pool import FORK, HELLO, RESULT, recv_frame, send_frame
 
-# Loaded once, before the workers are forked; extract_warmup (last) runs one extraction
-# so that what loads on first use is loaded here too.
+# Loaded once, before the workers are forked; pipelines.workers.warmup (last) runs one
+# extraction so that what loads on first use is loaded here too.
 PRELOAD = [
     "pipelines.extract",
     "pipelines.extraction.html_page",
     "pipelines.extraction.text_page",
-    "pipelines.dedupe_keys",
-    "pipelines.extract_warmup",
+    "pipelines.keys.copies",
+    "pipelines.workers.warmup",
 ]
 # A page leaves a worker's heap larger by what its trees took (tens of MB for a 2 MB page)
 # and glibc keeps it; the worker gives it back once it holds this much more than after
