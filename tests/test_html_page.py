@@ -12,7 +12,7 @@ import pytest
 from trafilatura.utils import load_html
 
 from pipelines.extraction import ExtractionError, extract_page
-from pipelines.extraction.body import article_text, trim_edges
+from pipelines.extraction.body import article_text, trim_edges, trim_outside
 from pipelines.extraction.html_page import EXTRACTOR, extract_html, labelled_date
 from pipelines.extraction.language import DEFAULT_LANGUAGES
 from pipelines.extraction.metadata import clean_authors, strip_site
@@ -342,6 +342,49 @@ def test_links_and_copyright_at_the_edges_of_the_text_are_trimmed_inner_ones_kep
               "- Bus fares rise again", "Copyright © 2025 The Daily Example."]
     assert trim_edges(blocks, tree) == blocks[2:6]
     assert trim_edges(["- Home", "- City news"], tree) == ["- Home", "- City news"]
+
+
+def test_teaser_lists_at_the_end_are_trimmed_with_their_headings() -> None:
+    """A "more news" list whose links also print a label or a time is furniture, and so
+    is the short heading over it; a short last line of the article stays."""
+    tree = load_html(
+        '<html><body><p>text</p><ul>'
+        '<li><a href="/a"><span>BV&amp;Co</span>Singer announces a new tour</a></li>'
+        '<li><a href="/b">BIO. The minister keeps her post<time>19:51</time></a></li>'
+        '<li><a href="/c">Budget vote</a> 20/1/2026 05:10</li>'
+        '</ul></body></html>')
+    article = ["The council approved the routes.", "Residents welcomed them."]
+    tail = ["Lees meer", "- Singer announces a new tour", "- BIO. The minister keeps her post",
+            "- Budget vote 20/1/2026 05:10"]
+    assert trim_edges(article + tail, tree) == article
+    kept = [*article, "More to follow"]
+    assert trim_edges(kept, tree) == kept
+
+
+def test_blocks_at_the_edges_from_outside_the_article_s_container_are_dropped() -> None:
+    """A newsletter box or an author card that trafilatura appends after the article,
+    or a ticker line before it, comes from outside the element holding the article's
+    text; the article's own last paragraph, inside it, stays, and so does a standfirst
+    outside it (more than a line)."""
+    article = [f"Paragraph {i} of the story tells readers about the council meeting and "
+               f"the bus routes in the old town." for i in range(1, 9)]
+    standfirst = ("The council voted on Tuesday night to approve six new bus routes through "
+                  "the old town, after a year of consultation.")
+    html = ("<html><body><div class='ticker'><p>Breaking: storm warning for the coast</p>"
+            f"</div><main><header><p>{standfirst}</p></header><article>"
+            + "".join(f"<p>{text}</p>" for text in article)
+            + "<p>Thanks for reading.</p></article>"
+            "<aside><h3>Join our newsletter</h3><p>Sign up for the morning briefing.</p>"
+            "</aside></main></body></html>")
+    tree = load_html(html)
+    blocks = ["Breaking: storm warning for the coast", *article, "Thanks for reading.",
+              "Join our newsletter", "Sign up for the morning briefing."]
+    assert trim_outside(blocks, tree) == [*article, "Thanks for reading."]
+    assert trim_outside([standfirst, *article], tree) == [standfirst, *article]
+    assert "newsletter" not in article_text(load_html(html), URL)
+    # a text whose blocks cannot be found on the page is left as it is
+    assert trim_outside(["Not on the page.", "Nor this."], tree) == [
+        "Not on the page.", "Nor this."]
 
 
 # --------------------------------------------------------------------------- real pages

@@ -22,9 +22,19 @@ DEFAULT_OPTIONS = {"include_comments": False, "include_tables": True}
 # its cost, for the same scores.
 FRAGMENT_SHARE = 0.5
 MUCH_LONGER = 1.5
+_NOT_LETTER = re.compile(r"[\W\d_]+")
 _TABLE_RULE = re.compile(r"^[|\-: ]+$")
 _COPYRIGHT = re.compile(r"©|\bcopyright\b|all rights reserved", re.I)
 SHORT_LINE = 200  # characters: a copyright line, not a paragraph that mentions copyright
+TEASER_PART = 3  # words of a link's text that a block must have to be a part of it
+HEADING_WORDS = 4
+# The elements a block of text comes from, and the share of the text (in characters,
+# of the blocks found on the page) that the article's container holds.
+_BLOCK_TAGS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "blockquote",
+               "figcaption", "dd", "dt", "pre")
+CONTAINER_SHARE = 0.8
+LINE_WORDS = 12  # a line before the article, not its standfirst
+_SENTENCE_END = (".", "!", "?", ":", "।", "。")
 
 
 def _text(tree: HtmlElement, url: str, options: dict[str, bool]) -> str:
@@ -51,7 +61,7 @@ def article_text(tree: HtmlElement, url: str, headline: str | None = None) -> st
     blocks = [b for b in text.split("\n") if b and not _TABLE_RULE.match(b)]
     if len(blocks) > 1 and headline and words(blocks[0]) == words(headline):
         blocks = blocks[1:]
-    return "\n\n".join(trim_edges(blocks, tree))
+    return "\n\n".join(trim_outside(trim_edges(blocks, tree), tree))
 
 
 def _paragraph_chars(tree: HtmlElement) -> int:
@@ -61,21 +71,82 @@ def _paragraph_chars(tree: HtmlElement) -> int:
 
 def trim_edges(blocks: list[str], tree: HtmlElement) -> list[str]:
     """The blocks without the page furniture at the text's start and end: blocks that
-    are each one link's whole text (a breadcrumb, a "related stories" list) and, at the
-    end, a copyright line. Inside the text a list of links can be the article's own (a
-    list of resources), so only the edges are trimmed; a text that is nothing but
-    furniture is left as it is."""
+    are each one link's text, or a part of it (a breadcrumb, a "related stories" list
+    whose links also hold a label or a time), the short headings over such a list at
+    the end, and a closing copyright line. Inside the text a list of links can be the
+    article's own (a list of resources), so only the edges are trimmed; a text that is
+    nothing but furniture is left as it is."""
     # Each distinct link text once: menus repeat theirs (header, footer, mobile menu).
-    texts = {a.text_content() for a in tree.iter("a")}
-    links = {tuple(w) for text in texts if (w := words(text))}
+    keys = {key for a in tree.iter("a") if (key := _link_key(a.text_content()))}
+    linked = "\n".join(keys)
 
     def furniture(block: str, at_end: bool) -> bool:
-        return tuple(words(block)) in links or (
-            at_end and len(block) < SHORT_LINE and _COPYRIGHT.search(block) is not None)
+        key = _link_key(block)
+        if key and (key in keys or (len(block.split()) >= TEASER_PART and key in linked)):
+            return True
+        return at_end and len(block) < SHORT_LINE and _COPYRIGHT.search(block) is not None
 
     start, end = 0, len(blocks)
     while start < end and furniture(blocks[start], at_end=False):
         start += 1
-    while end > start and furniture(blocks[end - 1], at_end=True):
+    below = False  # a heading is furniture only over the furniture trimmed below it
+    while end > start and (furniture(blocks[end - 1], at_end=True)
+                           or (below and _is_heading(blocks[end - 1]))):
         end -= 1
+        below = True
     return blocks[start:end] or blocks
+
+
+def _link_key(text: str) -> str:
+    """A text's letters only, case-folded: a teaser's link prints its date or time
+    beside the title ("BIO. Vanessa Matz ... 02/02/2025"), the text only the title."""
+    return _NOT_LETTER.sub("", text).casefold()
+
+
+def _is_heading(block: str) -> bool:
+    """A list's heading ("Berita Lainnya", "Lees meer"): a few words, no sentence."""
+    return len(words(block)) <= HEADING_WORDS and not block.rstrip().endswith(_SENTENCE_END)
+
+
+def trim_outside(blocks: list[str], tree: HtmlElement) -> list[str]:
+    """The blocks without those at the edges that come from outside the article's
+    container: the deepest element that holds most of the text. What trafilatura adds
+    after the article from elsewhere on the page (a newsletter box, the author's bio
+    card, "more from us") is not in the element the article is in; before it, only
+    lines go (a menu, a ticker, a kicker): a standfirst outside the article's element
+    is article text."""
+    where: dict[str, HtmlElement] = {}
+    for elem in tree.iter(*_BLOCK_TAGS):
+        where.setdefault(_block_key(elem.text_content()), elem)
+    keys = [_block_key(block) for block in blocks]
+    sources = [where.get(key) if key else None for key in keys]
+    held: dict[HtmlElement, int] = {}  # characters of the text each element holds
+    for key, elem in zip(keys, sources, strict=True):
+        if elem is not None:
+            for holder in (elem, *elem.iterancestors()):
+                held[holder] = held.get(holder, 0) + len(key)
+    total = sum(len(k) for k, e in zip(keys, sources, strict=True) if e is not None)
+    if not total:
+        return blocks
+    container = max((e for e, chars in held.items() if chars >= CONTAINER_SHARE * total),
+                    key=_depth)
+    def outside(i: int) -> bool:
+        elem = sources[i]
+        return elem is not None and not (elem is container or container in elem.iterancestors())
+
+    start, end = 0, len(blocks)
+    while start < end - 1 and outside(start) and len(blocks[start].split()) <= LINE_WORDS:
+        start += 1
+    while end > start + 1 and outside(end - 1):
+        end -= 1
+    return blocks[start:end]
+
+
+def _block_key(text: str) -> str:
+    """The text without its white space, case-folded: a block of trafilatura's text and
+    the element it came from spell it alike (a list item's block without its "- ")."""
+    return "".join(text.removeprefix("- ").split()).casefold()
+
+
+def _depth(elem: HtmlElement) -> int:
+    return sum(1 for _ in elem.iterancestors())
