@@ -12,7 +12,12 @@ import pytest
 from trafilatura.utils import load_html
 
 from pipelines.extraction import ExtractionError, extract_page
-from pipelines.extraction.body import article_text, trim_edges, trim_outside
+from pipelines.extraction.body import (
+    article_text,
+    trim_edges,
+    trim_outside,
+    without_writer_bio,
+)
 from pipelines.extraction.html_page import EXTRACTOR, extract_html, labelled_date
 from pipelines.extraction.language import DEFAULT_LANGUAGES
 from pipelines.extraction.metadata import clean_authors, strip_site
@@ -385,6 +390,26 @@ def test_blocks_at_the_edges_from_outside_the_article_s_container_are_dropped() 
     # a text whose blocks cannot be found on the page is left as it is
     assert trim_outside(["Not on the page.", "Nor this."], tree) == [
         "Not on the page.", "Nor this."]
+
+
+def test_the_writer_s_bio_under_the_article_is_not_article_text() -> None:
+    story = [f"Paragraph {i} of the story about the council's bus routes." for i in range(6)]
+    bio = "Cassidy Horton is a finance writer who covers city budgets."
+    after = "Read more posts by Cassidy Horton"
+    assert without_writer_bio([*story, bio, after], ["Cassidy Horton"]) == story
+    first_name = "Cassidy has covered the council since 2015."
+    assert without_writer_bio([*story, first_name], ["Cassidy Horton"]) == story
+    # high in the article, a company's one-word credit, or another name: article text
+    kept = [bio, *story]
+    assert without_writer_bio(kept, ["Cassidy Horton"]) == kept
+    kept = [*story, "Budlong is dedicated to plumbing engineering."]
+    assert without_writer_bio(kept, ["Budlong"]) == kept
+    assert without_writer_bio([*story, bio], ["Jane Doe"]) == [*story, bio]
+    # the whole extraction: the byline names the writer, the bio under the story goes
+    html = page(body_top="<p class='byline'>By Cassidy Horton</p>").replace(
+        "</article>", f"<p>{bio}</p></article>")
+    result = extract_html(html, URL)
+    assert result.authors == ["Cassidy Horton"] and "finance writer" not in result.text
 
 
 # --------------------------------------------------------------------------- real pages

@@ -7,6 +7,7 @@ docs/extraction-quality.md.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import trafilatura
 from lxml.html import HtmlElement
@@ -34,6 +35,9 @@ _BLOCK_TAGS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "block
                "figcaption", "dd", "dt", "pre")
 CONTAINER_SHARE = 0.8
 LINE_WORDS = 12  # a line before the article, not its standfirst
+# The writer's bio under the article: "Jane Doe is a ...", "Jane has covered ...".
+BIO_WINDOW = 4  # last blocks of the text
+_BIO_VERB = r"\s+(?:is|was|has|writes|covers|founded|joined)\b"
 _SENTENCE_END = (".", "!", "?", ":", "।", "。")
 
 
@@ -44,7 +48,8 @@ def _text(tree: HtmlElement, url: str, options: dict[str, bool]) -> str:
     return clean_text(document.text) if document is not None and document.text else ""
 
 
-def article_text(tree: HtmlElement, url: str, headline: str | None = None) -> str:
+def article_text(tree: HtmlElement, url: str, headline: str | None = None,
+                 writers: Sequence[str] = ()) -> str:
     """Main text, one block per paragraph, paragraphs separated by a blank line.
 
     A recall-mode text that is a small part of the page's paragraphs gives way to the
@@ -61,7 +66,8 @@ def article_text(tree: HtmlElement, url: str, headline: str | None = None) -> st
     blocks = [b for b in text.split("\n") if b and not _TABLE_RULE.match(b)]
     if len(blocks) > 1 and headline and words(blocks[0]) == words(headline):
         blocks = blocks[1:]
-    return "\n\n".join(trim_outside(trim_edges(blocks, tree), tree))
+    blocks = trim_outside(trim_edges(blocks, tree), tree)
+    return "\n\n".join(without_writer_bio(blocks, writers))
 
 
 def _paragraph_chars(tree: HtmlElement) -> int:
@@ -150,3 +156,19 @@ def _block_key(text: str) -> str:
 
 def _depth(elem: HtmlElement) -> int:
     return sum(1 for _ in elem.iterancestors())
+
+
+def without_writer_bio(blocks: list[str], writers: Sequence[str]) -> list[str]:
+    """The blocks without the writer's bio among the last few, and what follows it:
+    a block that opens with a writer's name, or the first name of a name of two words
+    or more, then "is", "was", "has", "writes" ... ("Cassidy Horton is a finance
+    writer ..."). A one-word credit ("Budlong", a company) is no person's bio."""
+    names = [name for writer in writers if len(parts := writer.split()) >= 2
+             for name in (writer, parts[0])]
+    if not names:
+        return blocks
+    opening = re.compile(rf"\(?(?:{'|'.join(map(re.escape, names))}){_BIO_VERB}")
+    for i in range(max(1, len(blocks) - BIO_WINDOW), len(blocks)):
+        if opening.match(blocks[i]):
+            return blocks[:i]
+    return blocks

@@ -511,7 +511,7 @@ def extract_html(html: str, url: str) -> Extracted:
     title = keep("title", md.choose_headline(facts, url))
     author_choice, credits = choose_authors(facts, tree, url)
     authors = keep("authors", author_choice) or []
-    text = article_text(tree, url, title)
+    text = article_text(tree, url, title, authors)
     language = keep("language", md.choose_language(facts))
     if (not language or _script_contradicts(language, text)) and (
             detected := detect_language(text)):
