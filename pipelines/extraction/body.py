@@ -136,6 +136,7 @@ def trim_outside(blocks: list[str], tree: HtmlElement) -> list[str]:
         return blocks
     container = max((e for e, chars in held.items() if chars >= CONTAINER_SHARE * total),
                     key=_depth)
+
     def outside(i: int) -> bool:
         elem = sources[i]
         return elem is not None and not (elem is container or container in elem.iterancestors())
