@@ -399,6 +399,8 @@ def test_the_writer_s_bio_under_the_article_is_not_article_text() -> None:
     assert without_writer_bio([*story, bio, after], ["Cassidy Horton"]) == story
     first_name = "Cassidy has covered the council since 2015."
     assert without_writer_bio([*story, first_name], ["Cassidy Horton"]) == story
+    german = "Anne-Marie Slaughter (*1958) war Direktorin für politische Planung."
+    assert without_writer_bio([*story, german], ["Anne-Marie Slaughter"]) == story
     # high in the article, a company's one-word credit, or another name: article text
     kept = [bio, *story]
     assert without_writer_bio(kept, ["Cassidy Horton"]) == kept

@@ -37,7 +37,10 @@ CONTAINER_SHARE = 0.8
 LINE_WORDS = 12  # a line before the article, not its standfirst
 # The writer's bio under the article: "Jane Doe is a ...", "Jane has covered ...".
 BIO_WINDOW = 4  # last blocks of the text
-_BIO_VERB = r"\s+(?:is|was|has|writes|covers|founded|joined)\b"
+# The name, a year of birth perhaps ("(*1958)"), then a verb of a bio in the archive's
+# Latin-script languages (English, German, French, Spanish, Italian).
+_BIO_VERB = (r"(?:\s*\([^()]{1,30}\))?\s+(?:is|was|has|writes|covers|founded|joined"
+             r"|ist|war|schreibt|est|était|écrit|es|fue|escribe|è|era|scrive)\b")
 _SENTENCE_END = (".", "!", "?", ":", "।", "。")
 
 
