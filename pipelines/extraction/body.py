@@ -39,8 +39,9 @@ LINE_WORDS = 12  # a line before the article, not its standfirst
 BIO_WINDOW = 4  # last blocks of the text
 # The name, a year of birth perhaps ("(*1958)"), then a verb of a bio in the archive's
 # Latin-script languages (English, German, French, Spanish, Italian).
-_BIO_VERB = (r"(?:\s*\([^()]{1,30}\))?\s+(?:is|was|has|writes|covers|founded|joined"
-             r"|ist|war|schreibt|est|était|écrit|es|fue|escribe|è|era|scrive)\b")
+_BIO_VERB = re.compile(r"(?:\s*\([^()]{1,30}\))?\s+(?:is|was|has|writes|covers|founded"
+                       r"|joined|ist|war|schreibt|est|était|écrit|es|fue|escribe|è|era"
+                       r"|scrive)\b")
 _SENTENCE_END = (".", "!", "?", ":", "।", "。")
 
 
@@ -134,7 +135,7 @@ def trim_outside(blocks: list[str], tree: HtmlElement) -> list[str]:
         if elem is not None:
             for holder in (elem, *elem.iterancestors()):
                 held[holder] = held.get(holder, 0) + len(key)
-    total = sum(len(k) for k, e in zip(keys, sources, strict=True) if e is not None)
+    total = max(held.values(), default=0)  # the root holds all the text found
     if not total:
         return blocks
     container = max((e for e, chars in held.items() if chars >= CONTAINER_SHARE * total),
@@ -169,10 +170,8 @@ def without_writer_bio(blocks: list[str], writers: Sequence[str]) -> list[str]:
     writer ..."). A one-word credit ("Budlong", a company) is no person's bio."""
     names = [name for writer in writers if len(parts := writer.split()) >= 2
              for name in (writer, parts[0])]
-    if not names:
-        return blocks
-    opening = re.compile(rf"\(?(?:{'|'.join(map(re.escape, names))}){_BIO_VERB}")
     for i in range(max(1, len(blocks) - BIO_WINDOW), len(blocks)):
-        if opening.match(blocks[i]):
+        block = blocks[i].removeprefix("(")
+        if any(block.startswith(name) and _BIO_VERB.match(block, len(name)) for name in names):
             return blocks[:i]
     return blocks
