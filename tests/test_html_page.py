@@ -392,6 +392,20 @@ def test_blocks_at_the_edges_from_outside_the_article_s_container_are_dropped() 
         "Not on the page.", "Nor this."]
 
 
+def test_lines_of_an_element_s_own_text_are_found_on_the_page_too() -> None:
+    """trafilatura splits a ``<div>``'s lines (``<br>``) and a ticker's ``<span>``s into
+    blocks of their own, which no paragraph element holds: they are found by the text
+    the element holds itself, so the story told in such lines is the container and
+    what is outside it at the edges goes."""
+    lines = [f"Line {i} of the story tells readers about the council meeting and the "
+             f"bus routes in the old town." for i in range(1, 9)]
+    html = ("<html><body><div class='ticker'><span>NEWSTICKER</span><span>20/1/2026 18:30"
+            "</span></div><div class='story'>" + "<br>".join(lines) + "</div><aside><p>"
+            "Sign up for the morning briefing.</p></aside></body></html>")
+    blocks = ["NEWSTICKER", "20/1/2026 18:30", *lines, "Sign up for the morning briefing."]
+    assert trim_outside(blocks, load_html(html)) == lines
+
+
 def test_the_writer_s_bio_under_the_article_is_not_article_text() -> None:
     story = [f"Paragraph {i} of the story about the council's bus routes." for i in range(6)]
     bio = "Cassidy Horton is a finance writer who covers city budgets."

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 
 import trafilatura
+from lxml import etree
 from lxml.html import HtmlElement
 
 from pipelines.extraction.normalize import clean_text, words
@@ -34,6 +35,7 @@ HEADING_WORDS = 4
 _BLOCK_TAGS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "blockquote",
                "figcaption", "dd", "dt", "pre")
 CONTAINER_SHARE = 0.8
+_NOT_TEXT = frozenset(("script", "style", "noscript", "template", "svg"))
 LINE_WORDS = 12  # a line before the article, not its standfirst
 # The writer's bio under the article: "Jane Doe is a ...", "Jane has covered ...".
 BIO_WINDOW = 4  # last blocks of the text
@@ -63,20 +65,31 @@ def article_text(tree: HtmlElement, url: str, headline: str | None = None,
     edges (breadcrumbs, related stories, the copyright line) goes too.
     """
     text = _text(tree, url, RECALL_OPTIONS)
-    if len(text) < FRAGMENT_SHARE * _paragraph_chars(tree):
+    elements, paragraph_chars = block_elements(tree)
+    if len(_block_key(text)) < FRAGMENT_SHARE * paragraph_chars:
         default = _text(tree, url, DEFAULT_OPTIONS)
         if len(default) > MUCH_LONGER * len(text):
             text = default
     blocks = [b for b in text.split("\n") if b and not _TABLE_RULE.match(b)]
     if len(blocks) > 1 and headline and words(blocks[0]) == words(headline):
         blocks = blocks[1:]
-    blocks = trim_outside(trim_edges(blocks, tree), tree)
+    blocks = trim_outside(trim_edges(blocks, tree), tree, elements)
     return "\n\n".join(without_writer_bio(blocks, writers))
 
 
-def _paragraph_chars(tree: HtmlElement) -> int:
-    """Characters of the page's <p> elements, white space collapsed."""
-    return sum(len(" ".join(p.text_content().split())) for p in tree.iter("p"))
+def block_elements(tree: HtmlElement) -> tuple[dict[str, HtmlElement], int]:
+    """The page's block elements (``_BLOCK_TAGS``) by the key of their text, the first
+    of each text; and the characters of its ``<p>`` elements (all of them, white space
+    left out), the page's paragraph text that a recall-mode fragment is measured
+    against. One pass for both: reading the text of every element is the cost."""
+    elements: dict[str, HtmlElement] = {}
+    paragraph_chars = 0
+    for elem in tree.iter(*_BLOCK_TAGS):
+        key = _block_key(elem.text_content())
+        elements.setdefault(key, elem)
+        if elem.tag == "p":
+            paragraph_chars += len(key)
+    return elements, paragraph_chars
 
 
 def trim_edges(blocks: list[str], tree: HtmlElement) -> list[str]:
@@ -118,18 +131,16 @@ def _is_heading(block: str) -> bool:
     return len(words(block)) <= HEADING_WORDS and not block.rstrip().endswith(_SENTENCE_END)
 
 
-def trim_outside(blocks: list[str], tree: HtmlElement) -> list[str]:
+def trim_outside(blocks: list[str], tree: HtmlElement,
+                 elements: dict[str, HtmlElement] | None = None) -> list[str]:
     """The blocks without those at the edges that come from outside the article's
     container: the deepest element that holds most of the text. What trafilatura adds
     after the article from elsewhere on the page (a newsletter box, the author's bio
     card, "more from us") is not in the element the article is in; before it, only
     lines go (a menu, a ticker, a kicker): a standfirst outside the article's element
-    is article text."""
-    where: dict[str, HtmlElement] = {}
-    for elem in tree.iter(*_BLOCK_TAGS):
-        where.setdefault(_block_key(elem.text_content()), elem)
+    is article text. ``elements`` is :func:`block_elements`' map, when it is at hand."""
     keys = [_block_key(block) for block in blocks]
-    sources = [where.get(key) if key else None for key in keys]
+    sources = _sources(keys, tree, block_elements(tree)[0] if elements is None else elements)
     held: dict[HtmlElement, int] = {}  # characters of the text each element holds
     for key, elem in zip(keys, sources, strict=True):
         if elem is not None:
@@ -151,6 +162,34 @@ def trim_outside(blocks: list[str], tree: HtmlElement) -> list[str]:
     while end > start + 1 and outside(end - 1):
         end -= 1
     return blocks[start:end]
+
+
+def _sources(keys: list[str], tree: HtmlElement,
+             elements: dict[str, HtmlElement]) -> list[HtmlElement | None]:
+    """The element each block (by its key) comes from: the block element whose text it
+    is, else the element whose own text it is. trafilatura splits some elements' text
+    into several blocks (the lines of a ``<div>``, a menu's links, a paragraph cut by
+    ruby annotations); those are found among the texts an element holds itself (before
+    its first child, or after a child: the child's tail), so that the container and the
+    edges see them too."""
+    sources = [elements.get(key) if key else None for key in keys]
+    if all(elem is not None or not key for elem, key in zip(sources, keys, strict=True)):
+        return sources
+    missing = {key for elem, key in zip(sources, keys, strict=True) if elem is None and key}
+    own: dict[str, HtmlElement] = {}
+    for elem in tree.iter(etree.Element):
+        # Most texts between elements are white space; scripts and styles hold no block.
+        if (text := elem.text) and not text.isspace() and elem.tag not in _NOT_TEXT and (
+                key := _block_key(text)) in missing:
+            own[key] = elem
+            missing.discard(key)
+        if (text := elem.tail) and not text.isspace() and (key := _block_key(text)) in missing:
+            own[key] = elem.getparent()
+            missing.discard(key)
+        if not missing:
+            break
+    return [elem if elem is not None or not key else own.get(key)
+            for elem, key in zip(sources, keys, strict=True)]
 
 
 def _block_key(text: str) -> str:

@@ -33,7 +33,7 @@ from pipelines.extraction.dates import IST, PUBLISHED_LABEL, UPDATED_LABEL, pars
 from pipelines.extraction.language import DEFAULT_LANGUAGES, detect_language
 from pipelines.extraction.trafilatura_author import author_guesses
 
-EXTRACTOR = f"trafilatura/{trafilatura.__version__}+html/3"
+EXTRACTOR = f"trafilatura/{trafilatura.__version__}+html/4"
 LATIN_SCRIPT_LANGUAGES = frozenset({"en", "fr", "de", "es", "it", "pt", "nl", "id", "ms", "sw"})
 INDIAN_LANGUAGES = frozenset({"hi", "ur", "bn", "pa", "gu", "mr", "ta", "te", "kn", "ml", "or"})
 # trafilatura's author elements (and author boxes) tried, in page order: the first is
