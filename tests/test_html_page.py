@@ -13,6 +13,7 @@ from trafilatura.utils import load_html
 
 from pipelines.extraction import ExtractionError, extract_page
 from pipelines.extraction.body import (
+    Page,
     article_text,
     trim_edges,
     trim_outside,
@@ -345,8 +346,8 @@ def test_links_and_copyright_at_the_edges_of_the_text_are_trimmed_inner_ones_kep
     blocks = ["- Home", "- City news", "The council approved the routes.", "- Map of the stops",
               "The map is © the city, all rights reserved.", "Residents welcomed them.",
               "- Bus fares rise again", "Copyright © 2025 The Daily Example."]
-    assert trim_edges(blocks, tree) == blocks[2:6]
-    assert trim_edges(["- Home", "- City news"], tree) == ["- Home", "- City news"]
+    assert trim_edges(blocks, Page(tree)) == blocks[2:6]
+    assert trim_edges(["- Home", "- City news"], Page(tree)) == ["- Home", "- City news"]
 
 
 def test_teaser_lists_at_the_end_are_trimmed_with_their_headings() -> None:
@@ -361,9 +362,9 @@ def test_teaser_lists_at_the_end_are_trimmed_with_their_headings() -> None:
     article = ["The council approved the routes.", "Residents welcomed them."]
     tail = ["Lees meer", "- Singer announces a new tour", "- BIO. The minister keeps her post",
             "- Budget vote 20/1/2026 05:10"]
-    assert trim_edges(article + tail, tree) == article
+    assert trim_edges(article + tail, Page(tree)) == article
     kept = [*article, "More to follow"]
-    assert trim_edges(kept, tree) == kept
+    assert trim_edges(kept, Page(tree)) == kept
 
 
 def test_blocks_at_the_edges_from_outside_the_article_s_container_are_dropped() -> None:
@@ -384,11 +385,11 @@ def test_blocks_at_the_edges_from_outside_the_article_s_container_are_dropped() 
     tree = load_html(html)
     blocks = ["Breaking: storm warning for the coast", *article, "Thanks for reading.",
               "Join our newsletter", "Sign up for the morning briefing."]
-    assert trim_outside(blocks, tree) == [*article, "Thanks for reading."]
-    assert trim_outside([standfirst, *article], tree) == [standfirst, *article]
+    assert trim_outside(blocks, Page(tree)) == [*article, "Thanks for reading."]
+    assert trim_outside([standfirst, *article], Page(tree)) == [standfirst, *article]
     assert "newsletter" not in article_text(load_html(html), URL)
     # a text whose blocks cannot be found on the page is left as it is
-    assert trim_outside(["Not on the page.", "Nor this."], tree) == [
+    assert trim_outside(["Not on the page.", "Nor this."], Page(tree)) == [
         "Not on the page.", "Nor this."]
 
 
@@ -403,7 +404,37 @@ def test_lines_of_an_element_s_own_text_are_found_on_the_page_too() -> None:
             "</span></div><div class='story'>" + "<br>".join(lines) + "</div><aside><p>"
             "Sign up for the morning briefing.</p></aside></body></html>")
     blocks = ["NEWSTICKER", "20/1/2026 18:30", *lines, "Sign up for the morning briefing."]
-    assert trim_outside(blocks, load_html(html)) == lines
+    assert trim_outside(blocks, Page(load_html(html))) == lines
+
+
+def test_teasers_of_the_outlet_s_own_pages_after_a_short_article_are_not_its_text() -> None:
+    """A short article followed by a longer list of teasers ("Read this next": titles
+    linking to the outlet's own pages, a summary, a date) holds too little of the text
+    for the container to be its element; the article ends where its main element's
+    paragraphs end. The same layout linking to other sites (an article's own list of
+    podcasts, each in its own block) is the article's text."""
+    url = "https://travel.example.com/2025/rental-cars/"
+    article = [f"Paragraph {i} of the report ranks the rental car companies by how "
+               f"satisfied their customers were this year." for i in range(1, 4)]
+
+    def page(link: str) -> tuple[str, list[str]]:
+        cards, blocks = [], []
+        for i in range(1, 7):
+            title = f"Story number {i} about somewhere else"
+            summary = f"A summary of story {i}, about a trip to a place far from here."
+            cards.append(f"<div class='card'><h3><a href='{link}{i}'>{title}</a></h3>"
+                         f"<p>{summary}</p><span class='date'>Dec {i}, 2025</span></div>")
+            blocks += [title, summary, f"Dec {i}, 2025"]
+        html = ("<html><body><div class='page'><div class='post'>"
+                + "".join(f"<p>{text}</p>" for text in article)
+                + "</div><h3>Read This Next</h3>" + "".join(cards) + "</div></body></html>")
+        return html, ["Read This Next", *blocks]
+
+    html, teasers = page("/2025/story-")
+    assert trim_outside([*article, *teasers], Page(load_html(html), url)) == article
+    html, entries = page("https://podcast.example.org/show-")
+    assert trim_outside([*article, *entries], Page(load_html(html), url)) == [
+        *article, *entries]
 
 
 def test_the_writer_s_bio_under_the_article_is_not_article_text() -> None:

@@ -6,14 +6,17 @@ docs/extraction-quality.md.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
+from functools import cached_property
 
 import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
 from pipelines.extraction.normalize import clean_text, words
+from pipelines.keys.urls import site_of
 
 # favor_recall measured best on the WCXB corpus; comments are not article text.
 RECALL_OPTIONS = {"favor_recall": True, "include_comments": False, "include_tables": True}
@@ -37,6 +40,7 @@ _BLOCK_TAGS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "block
 CONTAINER_SHARE = 0.8
 _NOT_TEXT = frozenset(("script", "style", "noscript", "template", "svg"))
 LINE_WORDS = 12  # a line before the article, not its standfirst
+TEASER_SHARE = 0.3  # of the blocks after the article's main element (article_end)
 # The writer's bio under the article: "Jane Doe is a ...", "Jane has covered ...".
 BIO_WINDOW = 4  # last blocks of the text
 # The name, a year of birth perhaps ("(*1958)"), then a verb of a bio in the archive's
@@ -65,42 +69,84 @@ def article_text(tree: HtmlElement, url: str, headline: str | None = None,
     edges (breadcrumbs, related stories, the copyright line) goes too.
     """
     text = _text(tree, url, RECALL_OPTIONS)
-    elements, paragraph_chars = block_elements(tree)
-    if len(_block_key(text)) < FRAGMENT_SHARE * paragraph_chars:
+    page = Page(tree, url)
+    if len(_block_key(text)) < FRAGMENT_SHARE * page.paragraph_chars:
         default = _text(tree, url, DEFAULT_OPTIONS)
         if len(default) > MUCH_LONGER * len(text):
             text = default
     blocks = [b for b in text.split("\n") if b and not _TABLE_RULE.match(b)]
     if len(blocks) > 1 and headline and words(blocks[0]) == words(headline):
         blocks = blocks[1:]
-    blocks = trim_outside(trim_edges(blocks, tree), tree, elements)
+    blocks = trim_outside(trim_edges(blocks, page), page)
     return "\n\n".join(without_writer_bio(blocks, writers))
 
 
-def block_elements(tree: HtmlElement) -> tuple[dict[str, HtmlElement], int]:
-    """The page's block elements (``_BLOCK_TAGS``) by the key of their text, the first
-    of each text; and the characters of its ``<p>`` elements (all of them, white space
-    left out), the page's paragraph text that a recall-mode fragment is measured
-    against. One pass for both: reading the text of every element is the cost."""
-    elements: dict[str, HtmlElement] = {}
-    paragraph_chars = 0
-    for elem in tree.iter(*_BLOCK_TAGS):
-        key = _block_key(elem.text_content())
-        elements.setdefault(key, elem)
-        if elem.tag == "p":
-            paragraph_chars += len(key)
-    return elements, paragraph_chars
+class Page:
+    """What the body's checks read from a page, each read once, when first asked for:
+    reading the text of its elements is what they cost."""
+
+    def __init__(self, tree: HtmlElement, url: str = "") -> None:
+        self.tree = tree
+        self.url = url
+
+    @cached_property
+    def _block_elements(self) -> tuple[dict[str, HtmlElement], int]:
+        elements: dict[str, HtmlElement] = {}
+        paragraph_chars = 0
+        for elem in self.tree.iter(*_BLOCK_TAGS):
+            key = _block_key(elem.text_content())
+            elements.setdefault(key, elem)
+            if elem.tag == "p":
+                paragraph_chars += len(key)
+        return elements, paragraph_chars
+
+    @property
+    def elements(self) -> dict[str, HtmlElement]:
+        """The block elements (``_BLOCK_TAGS``) by the key of their text, the first of
+        each text."""
+        return self._block_elements[0]
+
+    @property
+    def paragraph_chars(self) -> int:
+        """Characters of all ``<p>`` elements, white space left out: the paragraph text
+        a recall-mode fragment is measured against."""
+        return self._block_elements[1]
+
+    @cached_property
+    def _anchors(self) -> list[tuple[str, HtmlElement]]:
+        return [(key, a) for a in self.tree.iter("a") if (key := _link_key(a.text_content()))]
+
+    @cached_property
+    def links(self) -> set[str]:
+        """Each distinct link text (by :func:`_link_key`) once: menus repeat theirs
+        (header, footer, mobile menu)."""
+        return {key for key, _ in self._anchors}
+
+    @cached_property
+    def own_links(self) -> set[str]:
+        """The texts of the links to the outlet's own pages: relative, or to a host of
+        the same site ("www." aside)."""
+        site = site_of(self.url)
+        return {key for key, a in self._anchors if _on_site(a.get("href") or "", site)}
 
 
-def trim_edges(blocks: list[str], tree: HtmlElement) -> list[str]:
+def _on_site(href: str, site: str) -> bool:
+    href = href.strip()
+    if href.startswith("//") or "://" in href[:12]:
+        host = site_of(href if "://" in href[:12] else f"http:{href}")
+        return bool(site) and (host == site or host.endswith(f".{site}")
+                               or site.endswith(f".{host}"))
+    return not href[:11].lower().startswith(("javascript:", "mailto:", "tel:"))
+
+
+def trim_edges(blocks: list[str], page: Page) -> list[str]:
     """The blocks without the page furniture at the text's start and end: blocks that
     are each one link's text, or a part of it (a breadcrumb, a "related stories" list
     whose links also hold a label or a time), the short headings over such a list at
     the end, and a closing copyright line. Inside the text a list of links can be the
     article's own (a list of resources), so only the edges are trimmed; a text that is
     nothing but furniture is left as it is."""
-    # Each distinct link text once: menus repeat theirs (header, footer, mobile menu).
-    keys = {key for a in tree.iter("a") if (key := _link_key(a.text_content()))}
+    keys = page.links
     linked = "\n".join(keys)
 
     def furniture(block: str, at_end: bool) -> bool:
@@ -131,18 +177,18 @@ def _is_heading(block: str) -> bool:
     return len(words(block)) <= HEADING_WORDS and not block.rstrip().endswith(_SENTENCE_END)
 
 
-def trim_outside(blocks: list[str], tree: HtmlElement,
-                 elements: dict[str, HtmlElement] | None = None) -> list[str]:
+def trim_outside(blocks: list[str], page: Page) -> list[str]:
     """The blocks without those at the edges that come from outside the article's
-    container: the deepest element that holds most of the text. What trafilatura adds
-    after the article from elsewhere on the page (a newsletter box, the author's bio
-    card, "more from us") is not in the element the article is in; before it, only
-    lines go (a menu, a ticker, a kicker): a standfirst outside the article's element
-    is article text. ``elements`` is :func:`block_elements`' map, when it is at hand."""
+    container: the deepest element that holds most of the article's text. What
+    trafilatura adds after the article from elsewhere on the page (a newsletter box, the
+    author's bio card, "more from us") is not in the element the article is in; before
+    it, only lines go (a menu, a ticker, a kicker): a standfirst outside the article's
+    element is article text."""
     keys = [_block_key(block) for block in blocks]
-    sources = _sources(keys, tree, block_elements(tree)[0] if elements is None else elements)
-    held: dict[HtmlElement, int] = {}  # characters of the text each element holds
-    for key, elem in zip(keys, sources, strict=True):
+    sources = _sources(keys, page)
+    held: dict[HtmlElement, int] = {}  # characters of the article's text each element holds
+    for key, elem in itertools.islice(zip(keys, sources, strict=True),
+                                      article_end(blocks, sources, page)):
         if elem is not None:
             for holder in (elem, *elem.iterancestors()):
                 held[holder] = held.get(holder, 0) + len(key)
@@ -164,20 +210,45 @@ def trim_outside(blocks: list[str], tree: HtmlElement,
     return blocks[start:end]
 
 
-def _sources(keys: list[str], tree: HtmlElement,
-             elements: dict[str, HtmlElement]) -> list[HtmlElement | None]:
+def article_end(blocks: list[str], sources: list[HtmlElement | None], page: Page) -> int:
+    """Where the article ends among the blocks: after the last block of the element that
+    holds the most paragraphs' text, when what follows is teasers (TEASER_SHARE of its
+    blocks or more are the texts of links to the outlet's own pages: "Read this next",
+    a list of recent posts); else at the end. A short article followed by a long list
+    of teasers holds too little of the text for the container to be its element. An
+    article's own list of resources links elsewhere, and its sections keep going."""
+    direct: dict[HtmlElement, int] = {}  # characters of blocks each element is parent of
+    for block, elem in zip(blocks, sources, strict=True):
+        if elem is not None and (parent := elem.getparent()) is not None:
+            direct[parent] = direct.get(parent, 0) + len(block)
+    if not direct:
+        return len(blocks)
+    main = max(direct, key=direct.__getitem__)
+    last = max(i for i, elem in enumerate(sources)
+               if elem is not None and elem.getparent() is main)
+    after = blocks[last + 1:]
+    if not after:
+        return len(blocks)
+    linked = [key for block in after if (key := _link_key(block)) in page.links]
+    if len(linked) < TEASER_SHARE * len(after):  # saves reading where the links go
+        return len(blocks)
+    teasers = sum(1 for key in linked if key in page.own_links)
+    return last + 1 if teasers >= TEASER_SHARE * len(after) else len(blocks)
+
+
+def _sources(keys: list[str], page: Page) -> list[HtmlElement | None]:
     """The element each block (by its key) comes from: the block element whose text it
     is, else the element whose own text it is. trafilatura splits some elements' text
     into several blocks (the lines of a ``<div>``, a menu's links, a paragraph cut by
     ruby annotations); those are found among the texts an element holds itself (before
     its first child, or after a child: the child's tail), so that the container and the
     edges see them too."""
-    sources = [elements.get(key) if key else None for key in keys]
+    sources = [page.elements.get(key) if key else None for key in keys]
     if all(elem is not None or not key for elem, key in zip(sources, keys, strict=True)):
         return sources
     missing = {key for elem, key in zip(sources, keys, strict=True) if elem is None and key}
     own: dict[str, HtmlElement] = {}
-    for elem in tree.iter(etree.Element):
+    for elem in page.tree.iter(etree.Element):
         # Most texts between elements are white space; scripts and styles hold no block.
         if (text := elem.text) and not text.isspace() and elem.tag not in _NOT_TEXT and (
                 key := _block_key(text)) in missing:
