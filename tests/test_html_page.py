@@ -17,6 +17,7 @@ from pipelines.extraction.body import (
     article_text,
     trim_edges,
     trim_outside,
+    without_second_copy,
     without_writer_bio,
 )
 from pipelines.extraction.html_page import EXTRACTOR, extract_html, labelled_date
@@ -435,6 +436,20 @@ def test_teasers_of_the_outlet_s_own_pages_after_a_short_article_are_not_its_tex
     html, entries = page("https://podcast.example.org/show-")
     assert trim_outside([*article, *entries], Page(load_html(html), url)) == [
         *article, *entries]
+
+
+def test_a_second_copy_of_the_article_s_paragraphs_is_dropped() -> None:
+    """A page that prints its article twice (a desktop and a mobile layout) gives the
+    text twice; the second copy goes. A paragraph repeated on its own (a pull quote)
+    and repeated short blocks (list items, table rows) are the article's."""
+    paragraphs = [f"Paragraph {i} explains what a home remodel costs in California and "
+                  f"why labour is most of the budget there." for i in range(1, 5)]
+    twice = [*paragraphs, "Share this article", *paragraphs[:2], "- Costs:", *paragraphs[2:],
+             "Related posts"]
+    assert without_second_copy(twice) == [*paragraphs, "Share this article", "Related posts"]
+    quote = [*paragraphs[:3], paragraphs[1], "- Deck: maple", "- Range: 40 km",
+             "- Deck: maple", "- Range: 40 km", paragraphs[3]]
+    assert without_second_copy(quote) == quote
 
 
 def test_the_writer_s_bio_under_the_article_is_not_article_text() -> None:

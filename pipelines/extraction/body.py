@@ -41,6 +41,8 @@ CONTAINER_SHARE = 0.8
 _NOT_TEXT = frozenset(("script", "style", "noscript", "template", "svg"))
 LINE_WORDS = 12  # a line before the article, not its standfirst
 TEASER_SHARE = 0.3  # of the blocks after the article's main element (article_end)
+COPY_WORDS = 15  # a paragraph, not a list item, a table row or a line of code
+COPY_RUN = 2  # paragraphs in a row that the text already holds: a second copy
 # The writer's bio under the article: "Jane Doe is a ...", "Jane has covered ...".
 BIO_WINDOW = 4  # last blocks of the text
 # The name, a year of birth perhaps ("(*1958)"), then a verb of a bio in the archive's
@@ -77,7 +79,7 @@ def article_text(tree: HtmlElement, url: str, headline: str | None = None,
     blocks = [b for b in text.split("\n") if b and not _TABLE_RULE.match(b)]
     if len(blocks) > 1 and headline and words(blocks[0]) == words(headline):
         blocks = blocks[1:]
-    blocks = trim_outside(trim_edges(blocks, page), page)
+    blocks = trim_outside(without_second_copy(trim_edges(blocks, page)), page)
     return "\n\n".join(without_writer_bio(blocks, writers))
 
 
@@ -271,6 +273,40 @@ def _block_key(text: str) -> str:
 
 def _depth(elem: HtmlElement) -> int:
     return sum(1 for _ in elem.iterancestors())
+
+
+def without_second_copy(blocks: list[str]) -> list[str]:
+    """The blocks without a second copy of the article's paragraphs: a run of
+    COPY_RUN paragraphs or more (blocks of COPY_WORDS words or more, with the shorter
+    blocks between them) that the text already holds. A page that prints its article
+    twice (a tab or a mobile layout, the print version) gives trafilatura both copies.
+    One repeated paragraph can be the article's own (a pull quote, a repeated
+    disclaimer), and repeated short blocks are list items, table rows, lines of code."""
+    seen: set[str] = set()
+    repeated: list[bool | None] = []  # a paragraph already seen, a new one; None: short
+    for block in blocks:
+        if len(block.split()) < COPY_WORDS:
+            repeated.append(None)
+            continue
+        key = _block_key(block.removeprefix("- "))
+        repeated.append(key in seen)
+        seen.add(key)
+    keep = [True] * len(blocks)
+    start = 0
+    while start < len(blocks):
+        if not repeated[start]:
+            start += 1
+            continue
+        run, end = 0, start  # the run's paragraphs, and its last one
+        for i in range(start, len(blocks)):
+            if repeated[i] is False:
+                break
+            if repeated[i]:
+                run, end = run + 1, i
+        if run >= COPY_RUN:
+            keep[start:end + 1] = [False] * (end + 1 - start)
+        start = end + 1
+    return [block for block, kept in zip(blocks, keep, strict=True) if kept]
 
 
 def without_writer_bio(blocks: list[str], writers: Sequence[str]) -> list[str]:
