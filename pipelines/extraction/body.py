@@ -133,6 +133,9 @@ class Page:
 
 
 def _on_site(href: str, site: str) -> bool:
+    """Does a link go to the site (its host without "www.")? A relative link does, a
+    subdomain of the site or the site of a subdomain does ("roma.repubblica.it" and
+    "repubblica.it"), a script or mail link does not."""
     href = href.strip()
     if href.startswith("//") or "://" in href[:12]:
         host = site_of(href if "://" in href[:12] else f"http:{href}")
