@@ -438,6 +438,27 @@ def test_teasers_of_the_outlet_s_own_pages_after_a_short_article_are_not_its_tex
         *article, *entries]
 
 
+def test_an_article_s_sections_linked_from_its_table_of_contents_stay() -> None:
+    """Section headings that a table of contents links to are links to places on the
+    page itself, not teasers of the outlet's other pages: the sections after the
+    introduction stay, each in its own element."""
+    url = "https://guide.example.com/remodel-costs/"
+    intro = [f"Intro paragraph {i} says what a remodel costs and why the budget matters "
+             f"so much here." for i in range(1, 5)]
+    sections, html = [], ""
+    for i in range(1, 6):
+        heading, text = f"Section {i} heading", f"Section {i} explains one cost in a few words."
+        sections += [heading, text]
+        html += f"<div class='section'><h2 id='s{i}'>{heading}</h2><p>{text}</p></div>"
+    toc = "".join(f"<li><a href='{href}#s{i}'>Section {i} heading</a></li>"
+                  for i, href in zip(range(1, 6), ["", url, "", "/remodel-costs/", ""],
+                                     strict=True))
+    html = (f"<html><body><nav><ul>{toc}</ul></nav><div class='post'><div class='intro'>"
+            + "".join(f"<p>{text}</p>" for text in intro) + f"</div>{html}</div></body></html>")
+    blocks = [*intro, *sections]
+    assert trim_outside(blocks, Page(load_html(html), url)) == blocks
+
+
 def test_a_second_copy_of_the_article_s_paragraphs_is_dropped() -> None:
     """A page that prints its article twice (a desktop and a mobile layout) gives the
     text twice; the second copy goes. A paragraph repeated on its own (a pull quote)

@@ -10,6 +10,7 @@ import itertools
 import re
 from collections.abc import Sequence
 from functools import cached_property
+from urllib.parse import urldefrag, urljoin
 
 import trafilatura
 from lxml import etree
@@ -126,22 +127,26 @@ class Page:
 
     @cached_property
     def own_links(self) -> set[str]:
-        """The texts of the links to the outlet's own pages: relative, or to a host of
-        the same site ("www." aside)."""
-        site = site_of(self.url)
-        return {key for key, a in self._anchors if _on_site(a.get("href") or "", site)}
+        """The texts of the links to the outlet's other pages: relative, or to a host of
+        the same site ("www." aside); not to a place on this page (a table of contents)."""
+        page = urldefrag(self.url).url
+        site = site_of(page)
+        return {key for key, a in self._anchors
+                if _to_other_page((a.get("href") or "").strip(), page, site)}
 
 
-def _on_site(href: str, site: str) -> bool:
-    """Does a link go to the site (its host without "www.")? A relative link does, a
-    subdomain of the site or the site of a subdomain does ("roma.repubblica.it" and
-    "repubblica.it"), a script or mail link does not."""
-    href = href.strip()
-    if href.startswith("//") or "://" in href[:12]:
-        host = site_of(href if "://" in href[:12] else f"http:{href}")
-        return bool(site) and (host == site or host.endswith(f".{site}")
-                               or site.endswith(f".{host}"))
-    return not href[:11].lower().startswith(("javascript:", "mailto:", "tel:"))
+def _to_other_page(href: str, page: str, site: str) -> bool:
+    """Does a link go to another page of the site (the page's host without "www.")? A
+    subdomain of the site or the site of a subdomain counts ("roma.repubblica.it" and
+    "repubblica.it"); a script or mail link, or one no URL parser takes, does not."""
+    try:
+        link = urldefrag(urljoin(page, href)).url
+        host = site_of(link)
+    except ValueError:  # "http://[bad": an invalid IPv6 host
+        return False
+    if not link.startswith(("http://", "https://")) or link == page or not site:
+        return False
+    return host == site or host.endswith(f".{site}") or site.endswith(f".{host}")
 
 
 def trim_edges(blocks: list[str], page: Page) -> list[str]:
