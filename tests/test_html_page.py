@@ -9,12 +9,14 @@ from pathlib import Path
 
 import htmldate.extractors
 import pytest
+import trafilatura
 from trafilatura.utils import load_html
 
 from pipelines.extraction import ExtractionError, extract_page
 from pipelines.extraction.body import (
     Page,
     article_text,
+    holds_more,
     trim_edges,
     trim_outside,
     without_second_copy,
@@ -471,6 +473,49 @@ def test_a_second_copy_of_the_article_s_paragraphs_is_dropped() -> None:
     quote = [*paragraphs[:3], paragraphs[1], "- Deck: maple", "- Range: 40 km",
              "- Deck: maple", "- Range: 40 km", paragraphs[3]]
     assert without_second_copy(quote) == quote
+
+
+def test_the_page_s_paragraphs_replace_a_fragment_only_when_they_extend_it() -> None:
+    """When trafilatura returns a fragment of the article, the page's paragraphs take
+    its place if they say what the fragment says and much more, in ``<p>`` elements;
+    not another text of the page, and not a listing's cards."""
+    story = [f"Paragraph {i} of the guide explains how much to tip at a restaurant, a "
+             f"bar or a coffee shop, and why." for i in range(1, 7)]
+    cards = [f"Card {i}: a project you can make at home this weekend with wood and glue."
+             for i in range(1, 7)]
+    html = ("<html><body><div class='guide'>" + "".join(f"<p>{t}</p>" for t in story)
+            + "</div><div class='listing'>" + "".join(f"<article><span>{t}</span></article>"
+                                                      for t in cards)
+            + "</div></body></html>")
+    page = Page(load_html(html), "https://guide.example.com/tipping/")
+    fragment = story[:2]
+    assert holds_more(story, fragment, page)
+    assert not holds_more(story[:3], fragment, page)  # not much longer
+    assert not holds_more(story[2:], fragment, page)  # does not hold the fragment
+    assert not holds_more(cards, [], page)  # a listing's cards, not paragraphs
+    assert holds_more(story, [], page)  # nothing found: the paragraphs are the article
+
+
+def test_a_fragment_is_completed_from_the_article_s_own_paragraphs() -> None:
+    """trafilatura returns the first two paragraphs of an article whose rest sits in an
+    element it takes for a widget: the article's text is all its paragraphs. Reader
+    comments beside the article are paragraphs of the page too, and stay out."""
+    url = "https://guide.example.com/tipping/"
+    story = [f"Paragraph {i} of the guide explains how much to tip at a restaurant, a bar "
+             f"or a coffee shop, and why it matters to the staff who serve you."
+             for i in range(1, 9)]
+    paragraphs = "".join(f"<p>{text}</p>" for text in story[2:])
+    html = (f"<html><body><div class='post'><p>{story[0]}</p><p>{story[1]}</p>"
+            f"<div class='widget'>{paragraphs}</div></div></body></html>")
+    fragment = trafilatura.extract(html, url=url, favor_recall=True) or ""
+    assert len(fragment) < len("".join(story)) / 3  # what trafilatura finds
+    assert article_text(load_html(html), url).split("\n\n") == story
+    comments = "".join(f"<div class='comment'><p>Comment {i}: the buses should run later "
+                       f"at night for the people who work late shifts.</p></div>"
+                       for i in range(1, 16))
+    html = (f"<html><body><div class='post'><p>{story[0]}</p><p>{story[1]}</p></div>"
+            f"<div id='comments'>{comments}</div></body></html>")
+    assert article_text(load_html(html), url).split("\n\n") == story[:2]
 
 
 def test_the_writer_s_bio_under_the_article_is_not_article_text() -> None:

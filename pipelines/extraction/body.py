@@ -28,6 +28,10 @@ DEFAULT_OPTIONS = {"include_comments": False, "include_tables": True}
 # its cost, for the same scores.
 FRAGMENT_SHARE = 0.5
 MUCH_LONGER = 1.5
+# When both return a fragment, the page's paragraphs (trafilatura's baseline) replace it
+# if they hold this share of its 4-grams and come from <p> elements for this share.
+COVERS = 0.8
+PARAGRAPH_SHARE = 0.5
 _NOT_LETTER = re.compile(r"[\W\d_]+")
 _TABLE_RULE = re.compile(r"^[|\-: ]+$")
 _COPYRIGHT = re.compile(r"©|\bcopyright\b|all rights reserved", re.I)
@@ -73,15 +77,64 @@ def article_text(tree: HtmlElement, url: str, headline: str | None = None,
     """
     text = _text(tree, url, RECALL_OPTIONS)
     page = Page(tree, url)
-    if len(_block_key(text)) < FRAGMENT_SHARE * page.paragraph_chars:
+    fragment = len(_block_key(text)) < FRAGMENT_SHARE * page.paragraph_chars
+    if fragment:
         default = _text(tree, url, DEFAULT_OPTIONS)
         if len(default) > MUCH_LONGER * len(text):
             text = default
+    blocks = _trimmed(text, page, headline)
+    if fragment:
+        paragraphs = _trimmed(clean_text(trafilatura.baseline(tree)[1]), page, headline)
+        paragraphs = within_fragment(paragraphs, blocks, page)
+        if holds_more(paragraphs, blocks, page):
+            blocks = paragraphs
+    return "\n\n".join(without_writer_bio(blocks, writers))
+
+
+def _trimmed(text: str, page: Page, headline: str | None) -> list[str]:
+    """A text's blocks without a first one that repeats the headline and without the
+    furniture at its edges or a second copy of it."""
     blocks = [b for b in text.split("\n") if b and not _TABLE_RULE.match(b)]
     if len(blocks) > 1 and headline and words(blocks[0]) == words(headline):
         blocks = blocks[1:]
-    blocks = trim_outside(without_second_copy(trim_edges(blocks, page)), page)
-    return "\n\n".join(without_writer_bio(blocks, writers))
+    return trim_outside(without_second_copy(trim_edges(blocks, page)), page)
+
+
+def holds_more(paragraphs: list[str], fragment: list[str], page: Page) -> bool:
+    """Do the page's paragraphs (trafilatura's ``baseline``: its ``<p>`` texts, or the
+    first of its other sources that yields text) say what a fragment says and much
+    more? When both trafilatura settings return a fragment of the article, its
+    paragraphs are the article if they are MUCH_LONGER, hold COVERS of the fragment's
+    word 4-grams (the same article, not another text of the page), and come from
+    ``<p>`` elements for PARAGRAPH_SHARE of their text (not ``<article>`` cards of a
+    listing, which baseline takes first)."""
+    if sum(map(len, paragraphs)) <= MUCH_LONGER * sum(map(len, fragment)):
+        return False
+    said = _four_grams(fragment)
+    if said and len(said & _four_grams(paragraphs)) < COVERS * len(said):
+        return False
+    in_p = sum(len(block) for block in paragraphs
+               if (elem := page.elements.get(_block_key(block))) is not None and elem.tag == "p")
+    return in_p >= PARAGRAPH_SHARE * sum(map(len, paragraphs))
+
+
+def within_fragment(paragraphs: list[str], fragment: list[str], page: Page) -> list[str]:
+    """The paragraphs inside the element that holds every block of the fragment found
+    on the page (and those not found): reader comments, related stories and sidebars
+    beside the article are paragraphs of the page too, not the rest of its text."""
+    found = [elem for elem in _sources([_block_key(b) for b in fragment], page) if elem is not None]
+    if not found:
+        return paragraphs
+    holder = next(elem for elem in (found[0], *found[0].iterancestors())
+                  if all(elem is f or elem in f.iterancestors() for f in found))
+    sources = _sources([_block_key(b) for b in paragraphs], page)
+    return [block for block, elem in zip(paragraphs, sources, strict=True)
+            if elem is None or elem is holder or holder in elem.iterancestors()]
+
+
+def _four_grams(blocks: list[str]) -> set[tuple[str, ...]]:
+    found = words("\n".join(blocks))
+    return {tuple(found[i:i + 4]) for i in range(len(found) - 3)}
 
 
 class Page:
