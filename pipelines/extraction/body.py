@@ -70,10 +70,12 @@ def article_text(tree: HtmlElement, url: str, headline: str | None = None,
     """Main text, one block per paragraph, paragraphs separated by a blank line.
 
     A recall-mode text that is a small part of the page's paragraphs gives way to the
-    default settings' text when that one is much longer. A first paragraph that repeats
+    default settings' text when that one is much longer, or else to the article's own
+    paragraphs when they extend it (:func:`holds_more`). A first paragraph that repeats
     the headline is dropped: it is stored as the title, and article text (as readers and
     both corpora count it) starts below. Page furniture trafilatura keeps at the text's
-    edges (breadcrumbs, related stories, the copyright line) goes too.
+    edges (breadcrumbs, related stories, the copyright line) goes too, and so does a
+    second copy of the article.
     """
     text = _text(tree, url, RECALL_OPTIONS)
     page = Page(tree, url)
@@ -101,13 +103,13 @@ def _trimmed(text: str, page: Page, headline: str | None) -> list[str]:
 
 
 def holds_more(paragraphs: list[str], fragment: list[str], page: Page) -> bool:
-    """Do the page's paragraphs (trafilatura's ``baseline``: its ``<p>`` texts, or the
-    first of its other sources that yields text) say what a fragment says and much
-    more? When both trafilatura settings return a fragment of the article, its
-    paragraphs are the article if they are MUCH_LONGER, hold COVERS of the fragment's
-    word 4-grams (the same article, not another text of the page), and come from
-    ``<p>`` elements for PARAGRAPH_SHARE of their text (not ``<article>`` cards of a
-    listing, which baseline takes first)."""
+    """Do the page's paragraphs (trafilatura's ``baseline``: the publisher's
+    ``articleBody``, else the ``<article>`` elements, else the ``<p>`` texts, the first
+    that yields text) say what a fragment says and much more? When both trafilatura
+    settings return a fragment of the article, its paragraphs are the article if they
+    are MUCH_LONGER, hold COVERS of the fragment's word 4-grams (the same article, not
+    another text of the page), and come from ``<p>`` elements for PARAGRAPH_SHARE of
+    their text (not ``<article>`` cards of a listing, which baseline takes first)."""
     if sum(map(len, paragraphs)) <= MUCH_LONGER * sum(map(len, fragment)):
         return False
     said = _four_grams(fragment)
