@@ -499,7 +499,8 @@ def test_the_page_s_paragraphs_replace_a_fragment_only_when_they_extend_it() -> 
 def test_a_fragment_is_completed_from_the_article_s_own_paragraphs() -> None:
     """trafilatura returns the first two paragraphs of an article whose rest sits in an
     element it takes for a widget: the article's text is all its paragraphs. Reader
-    comments beside the article are paragraphs of the page too, and stay out."""
+    comments beside the article, or in a comment section inside its element, are
+    paragraphs of the page too, and stay out."""
     url = "https://guide.example.com/tipping/"
     story = [f"Paragraph {i} of the guide explains how much to tip at a restaurant, a bar "
              f"or a coffee shop, and why it matters to the staff who serve you."
@@ -515,6 +516,9 @@ def test_a_fragment_is_completed_from_the_article_s_own_paragraphs() -> None:
                        for i in range(1, 16))
     html = (f"<html><body><div class='post'><p>{story[0]}</p><p>{story[1]}</p></div>"
             f"<div id='comments'>{comments}</div></body></html>")
+    assert article_text(load_html(html), url).split("\n\n") == story[:2]
+    html = (f"<html><body><div class='post'><p>{story[0]}</p><p>{story[1]}</p>"
+            f"<div class='comment-list'>{comments}</div></div></body></html>")
     assert article_text(load_html(html), url).split("\n\n") == story[:2]
 
 

@@ -32,6 +32,7 @@ MUCH_LONGER = 1.5
 # if they hold this share of its 4-grams and come from <p> elements for this share.
 COVERS = 0.8
 PARAGRAPH_SHARE = 0.5
+_COMMENTS = re.compile(r"comment|discussion|disqus|repl(?:y|ies)", re.I)
 _NOT_LETTER = re.compile(r"[\W\d_]+")
 _TABLE_RULE = re.compile(r"^[|\-: ]+$")
 _COPYRIGHT = re.compile(r"©|\bcopyright\b|all rights reserved", re.I)
@@ -122,8 +123,9 @@ def holds_more(paragraphs: list[str], fragment: list[str], page: Page) -> bool:
 
 def within_fragment(paragraphs: list[str], fragment: list[str], page: Page) -> list[str]:
     """The paragraphs inside the element that holds every block of the fragment found
-    on the page (and those not found): reader comments, related stories and sidebars
-    beside the article are paragraphs of the page too, not the rest of its text."""
+    on the page (and those not found), and not in a reader-comment section there:
+    comments, related stories and sidebars beside the article are paragraphs of the
+    page too, not the rest of its text."""
     found = [elem for elem in _sources([_block_key(b) for b in fragment], page) if elem is not None]
     if not found:
         return paragraphs
@@ -131,7 +133,17 @@ def within_fragment(paragraphs: list[str], fragment: list[str], page: Page) -> l
                   if all(elem is f or elem in f.iterancestors() for f in found))
     sources = _sources([_block_key(b) for b in paragraphs], page)
     return [block for block, elem in zip(paragraphs, sources, strict=True)
-            if elem is None or elem is holder or holder in elem.iterancestors()]
+            if elem is None or ((elem is holder or holder in elem.iterancestors())
+                                and not _in_comments(elem, holder))]
+
+
+def _in_comments(elem: HtmlElement, holder: HtmlElement) -> bool:
+    """Is the element in a reader-comment section inside the holder (a class or id
+    such as "comments", "comment-list", "disqus_thread", "replies")?"""
+    for e in itertools.takewhile(lambda e: e is not holder, (elem, *elem.iterancestors())):
+        if _COMMENTS.search(f"{e.get('class', '')} {e.get('id', '')}"):
+            return True
+    return False
 
 
 def _four_grams(blocks: list[str]) -> set[tuple[str, ...]]:
