@@ -17,6 +17,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from pipelines.extraction.normalize import clean_text, words
+from pipelines.keys.shingles import SHINGLE_WORDS, shingle_hashes, shingles
 from pipelines.keys.urls import site_of
 
 # favor_recall measured best on the WCXB corpus; comments are not article text.
@@ -29,7 +30,7 @@ DEFAULT_OPTIONS = {"include_comments": False, "include_tables": True}
 FRAGMENT_SHARE = 0.5
 MUCH_LONGER = 1.5
 # When both return a fragment, the page's paragraphs (trafilatura's baseline) replace it
-# if they hold this share of its 4-grams and come from <p> elements for this share.
+# if they hold this share of its word shingles and come from <p> elements for this share.
 COVERS = 0.8
 PARAGRAPH_SHARE = 0.5
 _COMMENTS = re.compile(r"comment|discussion|disqus|repl(?:y|ies)", re.I)
@@ -108,14 +109,16 @@ def holds_more(paragraphs: list[str], fragment: list[str], page: Page) -> bool:
     ``articleBody``, else the ``<article>`` elements, else the ``<p>`` texts, the first
     that yields text) say what a fragment says and much more? When both trafilatura
     settings return a fragment of the article, its paragraphs are the article if they
-    are MUCH_LONGER, hold COVERS of the fragment's word 4-grams (the same article, not
+    are MUCH_LONGER, hold COVERS of the fragment's word shingles (the same article, not
     another text of the page), and come from ``<p>`` elements for PARAGRAPH_SHARE of
     their text (not ``<article>`` cards of a listing, which baseline takes first)."""
     if sum(map(len, paragraphs)) <= MUCH_LONGER * sum(map(len, fragment)):
         return False
-    said = _four_grams(fragment)
-    if said and len(said & _four_grams(paragraphs)) < COVERS * len(said):
-        return False
+    said = words("\n".join(fragment))
+    if len(said) >= SHINGLE_WORDS:  # a shorter fragment says too little to check
+        shingled = shingle_hashes(said)
+        if len(shingled & shingles("\n".join(paragraphs))) < COVERS * len(shingled):
+            return False
     in_p = sum(len(block) for block in paragraphs
                if (elem := page.elements.get(_block_key(block))) is not None and elem.tag == "p")
     return in_p >= PARAGRAPH_SHARE * sum(map(len, paragraphs))
@@ -144,11 +147,6 @@ def _in_comments(elem: HtmlElement, holder: HtmlElement) -> bool:
         if _COMMENTS.search(f"{e.get('class', '')} {e.get('id', '')}"):
             return True
     return False
-
-
-def _four_grams(blocks: list[str]) -> set[tuple[str, ...]]:
-    found = words("\n".join(blocks))
-    return {tuple(found[i:i + 4]) for i in range(len(found) - 3)}
 
 
 class Page:
@@ -193,6 +191,11 @@ class Page:
         return {key for key, _ in self._anchors}
 
     @cached_property
+    def links_text(self) -> str:
+        """The link texts one per line, to find a block that is a part of one."""
+        return "\n".join(self.links)
+
+    @cached_property
     def own_links(self) -> set[str]:
         """The texts of the links to the outlet's other pages: relative, or to a host of
         the same site ("www." aside); not to a place on this page (a table of contents)."""
@@ -223,12 +226,10 @@ def trim_edges(blocks: list[str], page: Page) -> list[str]:
     the end, and a closing copyright line. Inside the text a list of links can be the
     article's own (a list of resources), so only the edges are trimmed; a text that is
     nothing but furniture is left as it is."""
-    keys = page.links
-    linked = "\n".join(keys)
-
     def furniture(block: str, at_end: bool) -> bool:
         key = _link_key(block)
-        if key and (key in keys or (len(block.split()) >= TEASER_PART and key in linked)):
+        if key and (key in page.links
+                    or (len(block.split()) >= TEASER_PART and key in page.links_text)):
             return True
         return at_end and len(block) < SHORT_LINE and _COPYRIGHT.search(block) is not None
 
