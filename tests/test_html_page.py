@@ -167,6 +167,20 @@ def test_visible_by_line_when_nothing_is_stated() -> None:
     assert result.provenance["authors"] == "byline"
 
 
+def test_an_author_class_in_the_menu_or_footer_names_no_writer() -> None:
+    # trafilatura's rules take any class holding "author", a menu entry's too
+    menu = ('<nav><ul><li class="menu-item governing-board-actions">Board Actions</li></ul>'
+            '</nav>')
+    footer = '<footer><p class="theme-author">Jane Webb</p></footer>'
+    for extra in (menu, footer):
+        html = page(body_top=f"{extra}<h1>Council approves bus routes</h1>")
+        assert extract_html(html, URL).authors == []
+    # the same element in the article is its writer
+    html = page(body_top='<h1>Council approves bus routes</h1>'
+                         '<p class="post-author">Priya Shah</p>')
+    assert extract_html(html, URL).authors == ["Priya Shah"]
+
+
 # --------------------------------------------------------------------------- dates
 
 
@@ -783,6 +797,27 @@ def test_a_script_s_date_is_no_publication_date() -> None:
     printed = "<p class='note'>Ran in print on 12 March 2024 in the city edition.</p>"
     assert extract_html(page(script, body_top=printed), URL).published_at == (
         "2024-03-12T00:00:00+00:00")
+
+
+@pytest.mark.parametrize("guessed", [
+    # a link to another site's story of 24 April 2013
+    '<p>Read <a href="https://other.example.org/2013/04/24/coffee-history">its story</a>.</p>',
+    # a rating htmldate reads as 3 May 2010
+    "<ul><li>Soft to medium (3-5/10 firmness)</li><li>Medium-firm (6-7/10)</li></ul>",
+])
+def test_a_date_htmldate_only_guesses_is_no_publication_date(guessed: str) -> None:
+    def undated(body_top: str) -> str:  # no copyright year, htmldate's first guess
+        return page(body_top=body_top).replace("© 2025 ", "")
+
+    # htmldate's extensive search finds these; the page neither prints them as dates
+    # nor states them in its markup or its address
+    assert extract_html(undated(guessed), URL).published_at is None
+    # a date the page prints is still found
+    printed = f"{guessed}<p class='note'>Last changed on May 3, 2010 by the city desk.</p>"
+    assert extract_html(undated(printed), URL).published_at == "2010-05-03T00:00:00+00:00"
+    # and so is one its address states
+    dated_url = "https://news.example.com/2010/05/03/council-vote-123"
+    assert extract_html(undated(guessed), dated_url).published_at == "2010-05-03T00:00:00+00:00"
 
 
 def test_hindi_updated_date_is_not_the_publication_date() -> None:

@@ -11,6 +11,7 @@ would be completed from today's date by a lenient parser and store a day nobody 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 import regex
@@ -129,16 +130,20 @@ def _parse_match(match: regex.Match[str]) -> datetime | None:
     return dateutil_parser.parse(stated, tzinfos=_TZINFOS, dayfirst=not year_first)
 
 
-def find_date(text: str) -> datetime | None:
-    """The first full date (with its time and zone when stated) anywhere in text."""
+def find_dates(text: str) -> Iterator[datetime]:
+    """Every full date (with its time and zone when stated) in text, in order."""
     for match in _STATED_DATE.finditer(to_latin(text)):
         try:
             value = _parse_match(match)
         except (ValueError, OverflowError):
             continue
         if value is not None and 1900 <= value.year <= 2100:
-            return value
-    return None
+            yield value
+
+
+def find_date(text: str) -> datetime | None:
+    """The first full date (with its time and zone when stated) anywhere in text."""
+    return next(find_dates(text), None)
 
 
 def parse_date(text: str, *, default_tz: tzinfo | None = UTC) -> str | None:

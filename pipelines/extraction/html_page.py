@@ -29,11 +29,11 @@ from trafilatura.utils import HTML_PARSER, load_html
 from pipelines.extraction import Extracted, ExtractionError, bylines
 from pipelines.extraction import metadata as md
 from pipelines.extraction.body import article_text
-from pipelines.extraction.dates import IST, PUBLISHED_LABEL, UPDATED_LABEL, parse_date
+from pipelines.extraction.dates import IST, PUBLISHED_LABEL, UPDATED_LABEL, find_dates, parse_date
 from pipelines.extraction.language import DEFAULT_LANGUAGES, detect_language
 from pipelines.extraction.trafilatura_author import author_guesses
 
-EXTRACTOR = f"trafilatura/{trafilatura.__version__}+html/4"
+EXTRACTOR = f"trafilatura/{trafilatura.__version__}+html/5"
 LATIN_SCRIPT_LANGUAGES = frozenset({"en", "fr", "de", "es", "it", "pt", "nl", "id", "ms", "sw"})
 INDIAN_LANGUAGES = frozenset({"hi", "ur", "bn", "pa", "gu", "mr", "ta", "te", "kn", "ml", "or"})
 # trafilatura's author elements (and author boxes) tried, in page order: the first is
@@ -57,6 +57,7 @@ _MORE_BY = re.compile(
     r"(?:articles|posts|stories|insights|entries)\s+(?:by|from)\s+(?P<name>.{2,60})$", re.I)
 # A job title after the name in an author box: "Lance Ryan (Content Manager)".
 _ROLE_AFTER_NAME = re.compile(r"\s*\([^()]{2,40}\)$")
+_HTMLDATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _VISIBLE_TEXT = "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]"
 # The label of an editor's credit, just before the name: no writer's byline.
 _EDITOR_LABEL = regex.compile(
@@ -293,7 +294,9 @@ def choose_authors(
         return (md.Choice(names, stated.source) if names else None), credits
     if names := people(visible_byline(tree)):
         return md.Choice(names, "byline"), credits
-    for guess in itertools.islice(author_guesses(tree), AUTHOR_GUESSES):
+    # trafilatura's rules also match a menu entry ("...-governing-board-actions" holds
+    # "author") and a footer's copyright link (rel="author" to "Nikkei Inc.")
+    for guess in itertools.islice(author_guesses(tree, _outside_article), AUTHOR_GUESSES):
         raw = [md.before_date_words(name) for name in (guess or "").split(";")]
         if names := people(md.clean_authors(raw, strict=True)):
             return md.Choice(names, "trafilatura"), credits
@@ -444,7 +447,7 @@ def published_at(
 ) -> md.Choice | None:
     """First stated publication date that parses (unless the article prints an
     earlier day: :func:`_checked_against_print`), else the date the article prints,
-    else htmldate's original date.
+    else htmldate's original date where the page prints it or its markup states it.
 
     htmldate turns a bare year (a copyright line) into 1 January; that is not a
     publication date, so such a result is dropped.
@@ -458,11 +461,28 @@ def published_at(
         return md.Choice(value, "page-text")
     if value := date_beside_headline(tree, tz):
         return md.Choice(value, "page-text")
-    found = find_date(_without_scripts(tree), url=url or None, original_date=True,
-                      outputformat="%Y-%m-%dT%H:%M:%S%z")
-    if found and found[4:10] != "-01-01" and (value := parse_date(found, default_tz=tz)):
+    bare = _without_scripts(tree)
+    found = find_date(bare, url=url or None, original_date=True, outputformat=_HTMLDATE_FORMAT)
+    if found and found[4:10] != "-01-01" and (value := parse_date(found, default_tz=tz)) and (
+            _prints_day(tree, value[:10]) or _stated_in_markup(bare, url, found)):
         return md.Choice(value, "htmldate")
     return None
+
+
+def _prints_day(tree: HtmlElement, day: str) -> bool:
+    """Does the page's text print this day as a date ("Last updated May 22, 2025")?"""
+    return any(value.date().isoformat() == day
+               for value in find_dates(" ".join(tree.xpath(_VISIBLE_TEXT))))
+
+
+def _stated_in_markup(bare: HtmlElement, url: str, found: str) -> bool:
+    """Is htmldate's date one its quick search finds too, in the page's address or
+    markup, not only in its extensive search? That search also takes the date in a
+    link to another site's story (``/2013/04/24/``) and numbers that look like one
+    ("3-5/10 firmness": 3 May 2010). On the WCXB pages it dates no article this rule
+    keeps, and it takes no date from any page whose date it got right."""
+    return find_date(bare, url=url or None, original_date=True, extensive_search=False,
+                     outputformat=_HTMLDATE_FORMAT) == found
 
 
 def _without_scripts(tree: HtmlElement) -> HtmlElement:

@@ -161,15 +161,16 @@ def _text(elem: HtmlElement, holds_discarded: set[HtmlElement]) -> str:
     return trim(" ".join(pruned.itertext()))
 
 
-def author_guesses(tree: HtmlElement) -> Iterator[str | None]:
+def author_guesses(tree: HtmlElement, skip: Rule | None = None) -> Iterator[str | None]:
     """The text of each element a rule finds, rule by rule, when 3 to 119 characters
     long, as trafilatura normalises it. trafilatura takes the first; the later ones are
-    the next author boxes, for when the first is a label ("View more posts")."""
+    the next author boxes, for when the first is a label ("View more posts").
+    Elements ``skip`` rules out are passed over (the caller's: trafilatura has none)."""
     found, holds_discarded = _walk(tree)
     seen: set[HtmlElement] = set()  # an element several rules find is one guess
     for elements in found:
         for elem in elements:
-            if elem in seen:
+            if elem in seen or (skip is not None and skip(elem)):
                 continue
             seen.add(elem)
             content = _text(elem, holds_discarded)
