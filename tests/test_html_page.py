@@ -72,6 +72,14 @@ def test_h1_that_og_title_repeats_is_the_headline() -> None:
     assert result.provenance["title"] == "h1"
 
 
+def test_a_section_label_in_the_h1_sharing_only_a_letter_is_no_headline() -> None:
+    # "M&A Updates" shares only the "m" and "a" of "M&A" with the stated headlines
+    head = ('<meta property="og:title" content="Cybersecurity Sector Update, Fall 2025">'
+            '<meta name="twitter:title" content="A report on M&amp;A in the software sector">')
+    html = page(head, body_top="<h1>M&amp;A Updates</h1>")
+    assert extract_html(html, URL).title == "Cybersecurity Sector Update, Fall 2025"
+
+
 def test_og_title_used_when_no_h1() -> None:
     html = page('<meta property="og:title" content="Bus routes: what changes on Monday">')
     assert extract_html(html, URL).title == "Bus routes: what changes on Monday"

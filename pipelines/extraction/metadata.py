@@ -347,9 +347,10 @@ def _as_stated(h1: str, stated: list[tuple[str, str]], sites: list[str]) -> Choi
 def _is_label(h1: str, titles: list[tuple[str, str]], sites: list[str]) -> bool:
     """An <h1> that shares no word with any stated headline is a section label or a
     menu ("Our Blog", "Open Menu Close Menu") styled as a heading: an SEO title reworded
-    from the headline keeps some of its words."""
+    from the headline keeps some of its words. A letter alone is no shared word: the
+    "a" of "M&A Updates" is in most English sentences."""
     stated = [words(value) for value, _ in titles if value and not is_site_name(value, sites)]
-    own = set(words(h1))
+    own = {word for word in words(h1) if len(word) > 1}
     return bool(stated) and all(own.isdisjoint(other) for other in stated)
 
 
