@@ -618,6 +618,20 @@ def test_scorer_reads_the_fundus_layout_and_groups_pages_by_language(tmp_path: P
     assert german.main_content.startswith("日本語") and german.with_snippets == []
 
 
+def test_scorer_s_headline_grades() -> None:
+    """benchmarks/score_extraction.py: exact ignores only case and spacing; close also
+    quote style and punctuation; loose also a changed word."""
+    from benchmarks.score_extraction import headline_close, headline_exact, headline_loose
+
+    truth = "We've Compiled the Top 7 Blockchain SEO Agencies"
+    assert headline_exact("we've compiled the top 7  blockchain SEO agencies", truth)
+    curly = "We’ve Compiled the Top 7 Blockchain SEO Agencies"
+    assert not headline_exact(curly, truth) and headline_close(curly, truth)
+    reworded = "We've Compiled the Top 7 Blockchain SEO Firms"
+    assert not headline_close(reworded, truth) and headline_loose(reworded, truth)
+    assert not headline_loose("Open Menu Close Menu", truth)
+
+
 def test_htmldates_last_resort_reads_dates_in_the_archive_languages() -> None:
     """htmldate's dateparser is limited to the archive's languages (not ~200 locales),
     and still reads a date written out in Hindi or German."""
