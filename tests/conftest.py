@@ -170,3 +170,14 @@ def redis_url() -> str:
                         f"{problem}")
         pytest.skip(f"Redis not reachable at {REDIS_TEST_URL} ({problem}); CI runs these")
     return REDIS_TEST_URL
+
+
+@pytest.fixture
+def fleet_prefix(redis_url: str) -> Iterator[str]:
+    """This test's own Redis key prefix (FLEET_PREFIX) on the shared server, its keys
+    deleted afterwards: some (the fleet's WARC digests) have no expiry."""
+    name = f"test-fleet-{uuid.uuid4().hex[:10]}"
+    yield name
+    server = redis.Redis.from_url(redis_url)
+    for key in server.scan_iter(f"{name}:*"):
+        server.delete(key)

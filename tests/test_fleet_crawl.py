@@ -56,11 +56,12 @@ def network() -> Iterator[FleetNetwork]:
 class Fleet:
     """Worker processes started like a systemd unit would: same command, same sources."""
 
-    def __init__(self, network: FleetNetwork, database: str, redis_url: str, folder: Path):
+    def __init__(self, network: FleetNetwork, database: str, redis_url: str, folder: Path,
+                 prefix: str):
         self.network = network
         self.database = database
         self.redis_url = redis_url
-        self.prefix = f"test-fleet-{uuid.uuid4().hex[:8]}"
+        self.prefix = prefix
         self.folder = folder
         self.sources = folder / "sources.toml"
         self.sources.write_text(network.sources_toml(), encoding="utf-8")
@@ -139,9 +140,9 @@ def expected_articles(network: FleetNetwork) -> set[str]:
 
 
 def test_three_workers_one_killed_archive_every_article_once_and_stay_polite(
-    redis_url: str, archive: str, network: FleetNetwork, tmp_path: Path
+    redis_url: str, fleet_prefix: str, archive: str, network: FleetNetwork, tmp_path: Path
 ) -> None:
-    fleet = Fleet(network, archive, redis_url, tmp_path)
+    fleet = Fleet(network, archive, redis_url, tmp_path, fleet_prefix)
     workers = fleet.start(3)
     fleet.wait_for_articles(12, also=fleet.lease_holders)
     victim = next(w for w in workers if w.pid in fleet.lease_holders())
@@ -184,12 +185,12 @@ def test_three_workers_one_killed_archive_every_article_once_and_stay_polite(
 
 
 def test_a_worker_started_late_joins_the_running_cycle_and_shares_it(
-    redis_url: str, archive: str, tmp_path: Path
+    redis_url: str, fleet_prefix: str, archive: str, tmp_path: Path
 ) -> None:
     """The first worker holds every outlet; one started later joins its cycle, and the
     first gives outlets back, drained, until each holds its share."""
     with FleetNetwork(articles=40, delay=0.5) as network:
-        fleet = Fleet(network, archive, redis_url, tmp_path)
+        fleet = Fleet(network, archive, redis_url, tmp_path, fleet_prefix)
         first = fleet.start(1)
         fleet.wait_for_articles(12)
         late = fleet.start(1)
@@ -223,7 +224,8 @@ def test_a_redis_restart_mid_cycle_loses_nothing(
     try:
         while redis_problem(url):
             time.sleep(0.05)
-        fleet = Fleet(network, archive, url, tmp_path)
+        # a server of its own, gone with the test: its keys need no cleaning
+        fleet = Fleet(network, archive, url, tmp_path, f"test-fleet-{uuid.uuid4().hex[:8]}")
         workers = fleet.start(2)
         fleet.wait_for_articles(12)
         server.send_signal(signal.SIGKILL)

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from io import BytesIO
@@ -57,16 +56,6 @@ def archive_url() -> Iterator[str]:
 def database(archive_url: str) -> str:
     reset_postgres(archive_url)
     return archive_url
-
-
-@pytest.fixture
-def prefix(redis_url: str) -> Iterator[str]:
-    """This test's Redis key prefix (FLEET_PREFIX), its keys deleted afterwards."""
-    name = f"test-units-{uuid.uuid4().hex[:10]}"
-    yield name
-    server = redis.Redis.from_url(redis_url)
-    for key in server.scan_iter(f"{name}:*"):
-        server.delete(key)
 
 
 @pytest.fixture(scope="module")
@@ -166,10 +155,10 @@ def replay_worker(pages: Path, database_url: str, redis_url: str, prefix: str,
 
 
 def test_replay_workers_split_a_folder_and_archive_every_page_once(
-    pages: Path, database: str, redis_url: str, prefix: str,
+    pages: Path, database: str, redis_url: str, fleet_prefix: str,
     lone_replay: tuple[Counter[str], set[tuple[str, str | None]]],
 ) -> None:
-    workers = [replay_worker(pages, database, redis_url, prefix) for _ in range(3)]
+    workers = [replay_worker(pages, database, redis_url, fleet_prefix) for _ in range(3)]
     codes = wait_all(workers)
     assert codes == [0, 0, 0], [w.output()[-2000:] for w in workers]
 
@@ -197,23 +186,24 @@ def owners(server: redis.Redis, prefix: str) -> list[str]:
 
 
 def test_a_killed_workers_units_are_taken_over_after_its_lease_and_nothing_is_lost(
-    pages: Path, database: str, redis_url: str, prefix: str,
+    pages: Path, database: str, redis_url: str, fleet_prefix: str,
     lone_replay: tuple[Counter[str], set[tuple[str, str | None]]],
 ) -> None:
     lease = {"FLEET_LEASE_SECONDS": "3"}
     # A worker that stores nothing before it ends: what it read is lost with it...
-    doomed = replay_worker(pages, database, redis_url, prefix, STORE_FLUSH_SECONDS="600",
+    doomed = replay_worker(pages, database, redis_url, fleet_prefix, STORE_FLUSH_SECONDS="600",
                            STORE_BATCH_SIZE="100000", **lease)
     server = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + 120
-    while not any(owner.endswith(f":{doomed.process.pid}") for owner in owners(server, prefix)):
+    while not any(owner.endswith(f":{doomed.process.pid}")
+                  for owner in owners(server, fleet_prefix)):
         assert doomed.process.poll() is None, doomed.output()[-3000:]
         assert time.monotonic() < deadline, "the first worker never took a unit"
         time.sleep(0.1)
     doomed.process.send_signal(signal.SIGKILL)  # ...holding at least one unit
     doomed.process.wait()
 
-    survivors = [replay_worker(pages, database, redis_url, prefix, **lease) for _ in range(2)]
+    survivors = [replay_worker(pages, database, redis_url, fleet_prefix, **lease) for _ in range(2)]
     codes = wait_all(survivors)
     assert codes == [0, 0], [w.output()[-2000:] for w in survivors]
 
@@ -227,7 +217,7 @@ def test_a_killed_workers_units_are_taken_over_after_its_lease_and_nothing_is_lo
 
 
 def test_reextract_workers_split_the_archive_and_read_each_capture_once(
-    pages: Path, database: str, redis_url: str, prefix: str,
+    pages: Path, database: str, redis_url: str, fleet_prefix: str,
 ) -> None:
     alone = run_scrapy("crawl", "replay", "-a", f"path={pages}", database_url=database,
                        REDIS_URL="")
@@ -237,7 +227,7 @@ def test_reextract_workers_split_the_archive_and_read_each_capture_once(
         articles = set(session.scalars(select(Article.id)))
     engine.dispose()
 
-    workers = [Worker("reextract", database_url=database, redis_url=redis_url, prefix=prefix,
+    workers = [Worker("reextract", database_url=database, redis_url=redis_url, prefix=fleet_prefix,
                       REEXTRACT_UNIT_ARTICLES="5", REPLAY_MAX_PENDING="2") for _ in range(2)]
     codes = wait_all(workers)
     assert codes == [0, 0], [w.output()[-2000:] for w in workers]
@@ -263,10 +253,10 @@ def exchange(url: str, body: bytes) -> Exchange:
 
 
 def test_warc_writers_of_two_workers_share_their_payload_digests(
-    redis_url: str, prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    redis_url: str, fleet_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
-    settings = Settings({"REDIS_URL": redis_url, "FLEET_PREFIX": prefix})
+    settings = Settings({"REDIS_URL": redis_url, "FLEET_PREFIX": fleet_prefix})
     assert file_tag(settings, 7) == f"run7-{socket.gethostname()}-{os.getpid()}"
     body = b"<html><body><p>The same story, syndicated.</p></body></html>"
     written = []
@@ -302,7 +292,7 @@ def test_warc_writers_of_two_workers_share_their_payload_digests(
         reader = WarcReader(get_crawler(settings_dict=settings))
         return next(reader.pages([revisit_file], None, lambda url: "fleet"))
 
-    page = read_back(REDIS_URL=redis_url, FLEET_PREFIX=prefix)
+    page = read_back(REDIS_URL=redis_url, FLEET_PREFIX=fleet_prefix)
     assert (page.error, page.url, page.body) == (None, "https://b.example/story.html", body)
     alone = read_back()  # without the shared index: said, not guessed
     assert alone.error == "warc-revisit-unresolved"
