@@ -452,7 +452,8 @@ def published_at(
 ) -> md.Choice | None:
     """First stated publication date that parses (unless the article prints an
     earlier day: :func:`_checked_against_print`), else the date the article prints,
-    else htmldate's original date where the page prints it or its markup states it.
+    else htmldate's original date where the page prints it or htmldate's quick search
+    finds it too (see :func:`_htmldate`).
 
     htmldate turns a bare year (a copyright line) into 1 January; that is not a
     publication date, so such a result is dropped.
@@ -466,27 +467,32 @@ def published_at(
         return md.Choice(value, "page-text")
     if value := date_beside_headline(tree, tz):
         return md.Choice(value, "page-text")
-    bare = _without_scripts(tree)
-    found = find_date(bare, url=url or None, original_date=True, outputformat=_HTMLDATE_FORMAT)
+    bare, text = _without_scripts(tree), visible_text(tree)
+    marked = _htmldate(bare, url, extensive=False)
+    if marked is None and next(find_dates(text), None) is None:
+        # The extensive search would find a date that nothing vouches for: skipped,
+        # it is the costliest step of extraction on such pages (docs/benchmarks.md).
+        return None
+    found = _htmldate(bare, url, extensive=True)
     if found and found[4:10] != "-01-01" and (value := parse_date(found, default_tz=tz)) and (
-            _prints_day(tree, value[:10]) or _stated_in_markup(bare, url, found)):
+            found == marked or _prints_day(text, value[:10])):
         return md.Choice(value, "htmldate")
     return None
 
 
-def _prints_day(tree: HtmlElement, day: str) -> bool:
+def _prints_day(text: str, day: str) -> bool:
     """Does the page's text print this day as a date ("Last updated May 22, 2025")?"""
-    return any(value.date().isoformat() == day for value in find_dates(visible_text(tree)))
+    return any(value.date().isoformat() == day for value in find_dates(text))
 
 
-def _stated_in_markup(bare: HtmlElement, url: str, found: str) -> bool:
-    """Does htmldate's quick search (the page's address, meta tags, ``<time>``) find
-    the same date? Its extensive search also reads the date in a link to another
+def _htmldate(bare: HtmlElement, url: str, extensive: bool) -> str | None:
+    """htmldate's original date of the page. Its quick search reads the page's address,
+    meta tags and ``<time>``; the extensive one also the date in a link to another
     site's story (``/2013/04/24/``) and numbers that look like one ("3-5/10
-    firmness": 3 May 2010); a date only it finds, and the page does not print, is
-    dropped. On WCXB this drops no date the ground truth agrees with."""
-    return find_date(bare, url=url or None, original_date=True, extensive_search=False,
-                     outputformat=_HTMLDATE_FORMAT) == found
+    firmness": 3 May 2010). So a date only the extensive search finds is kept only
+    where the page prints it; on WCXB this drops no date the ground truth agrees with."""
+    return find_date(bare, url=url or None, original_date=True, extensive_search=extensive,
+                     outputformat=_HTMLDATE_FORMAT)
 
 
 def _without_scripts(tree: HtmlElement) -> HtmlElement:
