@@ -49,7 +49,7 @@ _BYLINE_START = regex.compile(  # "By ...", or "राम कुमार द्
 _BARE_LABEL = regex.compile(rf"^{bylines.BYLINE_LABEL}\s*[:：]?$", regex.I)
 _BYLINE_TAGS = ("p", "span", "div", "a", "li", "address", "small", "strong", "em",
                 "h2", "h3", "h4", "h5", "h6", "td", "header")  # h2/h3: author-box titles
-_AUTHOR_CLASS = re.compile(r"author(?!ity)|byline", re.I)
+_AUTHOR_CLASS = re.compile(r"author(?!ity)|byline")  # in a lower-cased class or id
 # A link to the writer's other pieces: "View all posts by Jane Doe", "More articles
 # from Jane Doe" (in an author box or a button under the article).
 _MORE_BY = re.compile(
@@ -250,7 +250,7 @@ def author_bio(tree: HtmlElement) -> list[str]:
 def _author_boxes(tree: HtmlElement) -> Iterator[HtmlElement]:
     """Elements classed as an author box or byline, outside footers and comments."""
     for elem in tree.iter("div", "section", "aside", "span", "p", "li"):
-        marks = f"{elem.get('class', '')} {elem.get('id', '')}"
+        marks = f"{elem.get('class', '')} {elem.get('id', '')}".lower()
         if _AUTHOR_CLASS.search(marks) and not _outside_article(elem):
             yield elem
 
